@@ -1,0 +1,120 @@
+"""Files on a case: checked by content (not only by name), limited in size and count, stored privately."""
+
+import hashlib
+import os
+
+import puremagic
+from django.conf import settings
+from django.core.files.base import File
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from services.errors import IllegalTransition, InvalidInput, NotPermitted
+from services.locking import lock_case
+from services.permissions import can_act_for_enterprise, can_handle_case
+from services.states import OPEN_CASE_STATES, record_event
+from tracker.models import Attachment, Case, CaseEvent, User
+
+ALLOWED_TYPES = {
+    ".pdf": "application/pdf",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".doc": "application/msword",
+    ".xls": "application/vnd.ms-excel",
+    ".ppt": "application/vnd.ms-powerpoint",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
+# Office formats share a container; the content proves the container, the name tells which member it is.
+_FAMILIES = [{".doc", ".xls", ".ppt"}, {".docx", ".xlsx", ".pptx"}, {".jpg", ".jpeg"}]
+_HEAD_BYTES = 8192
+
+
+def detect_content_type(head: bytes, filename: str) -> str | None:
+    """The MIME type of an allowed file whose content matches its name, else None."""
+    extension = os.path.splitext(filename or "")[1].lower()
+    if extension not in ALLOWED_TYPES or not head:
+        return None
+    try:
+        detected = {match.extension.lower() for match in puremagic.magic_string(head)}
+    except puremagic.PureError:
+        return None
+    if extension in detected:
+        return ALLOWED_TYPES[extension]
+    for family in _FAMILIES:
+        if extension in family and detected & family:
+            return ALLOWED_TYPES[extension]
+    return None
+
+
+def add_attachment(*, actor: User, case: Case | int, upload: File, name: str | None = None) -> Attachment:
+    """Attach `upload` to an open case (the enterprise, or staff working on it).
+
+    Refused with a field error on `file` when it is empty, too large, of a type not allowed, or one too many.
+    """
+    name = os.path.basename(name or getattr(upload, "name", "") or "").strip()[:200]
+    with transaction.atomic():
+        case = lock_case(actor, case)
+        if not (can_act_for_enterprise(actor, case) or can_handle_case(actor, case)):
+            raise NotPermitted(_("您无权为此诉求上传附件"))
+        if case.status not in OPEN_CASE_STATES | {Case.Status.RESOLVED}:
+            raise IllegalTransition(
+                _("诉求已“%(status)s”，不能再上传附件") % {"status": case.get_status_display()},
+                current=case.status,
+                allowed=[],
+            )
+        size = upload.size or 0
+        limit = settings.ATTACHMENT_MAX_BYTES
+        if size <= 0:
+            raise InvalidInput.field("file", _("文件为空"))
+        if size > limit:
+            raise InvalidInput.field(
+                "file",
+                _("文件过大：%(size).1f MB，上限 %(limit).0f MB") % {"size": size / 2**20, "limit": limit / 2**20},
+            )
+        if case.attachments.count() >= settings.ATTACHMENT_MAX_PER_CASE:
+            raise InvalidInput.field(
+                "file", _("每个诉求最多上传%(count)d个附件") % {"count": settings.ATTACHMENT_MAX_PER_CASE}
+            )
+        upload.seek(0)
+        head = upload.read(_HEAD_BYTES)
+        content_type = detect_content_type(head, name)
+        if content_type is None:
+            raise InvalidInput.field(
+                "file",
+                _("不支持的文件类型或文件内容与扩展名不符；可上传 PDF、图片（JPG/PNG/GIF/WebP）和 Office 文档"),
+            )
+        digest = hashlib.sha256()
+        upload.seek(0)
+        for chunk in upload.chunks():
+            digest.update(chunk)
+        upload.seek(0)
+        now = timezone.now()
+        attachment = Attachment(
+            case=case,
+            uploaded_by=actor,
+            original_name=name,
+            size=size,
+            content_type=content_type,
+            sha256=digest.hexdigest(),
+            created_at=now,
+        )
+        attachment.file.save(name, upload, save=False)
+        try:  # a file whose row is not written must not linger on disk
+            attachment.save()
+            record_event(
+                case=case,
+                kind=CaseEvent.Kind.INFO_ADDED,
+                actor=actor,
+                data={"attachment": attachment.pk, "file": name, "size": size},
+                at=now,
+            )
+        except Exception:
+            attachment.file.delete(save=False)
+            raise
+    return attachment

@@ -1,0 +1,371 @@
+"""Case lifecycle: submit, accept, decline, withdraw, add information, resolve, verdicts, callback, reassign.
+
+Each function checks permission, locks the case, checks the transition, writes, and records its event —
+all in one transaction. Task-level steps are in `services.tasks`.
+"""
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from services import calendar
+from services.errors import IllegalTransition, InvalidInput, NotFound, NotPermitted
+from services.locking import lock_case
+from services.permissions import can_act_for_enterprise, can_handle_case, can_reassign, can_submit_for
+from services.roles import Role, has_role
+from services.states import (
+    OPEN_CASE_STATES,
+    OPEN_TASK_STATES,
+    apply_transition,
+    check_version,
+    record_event,
+)
+from services.validation import FieldErrors, require_text
+from tracker.models import (
+    Case,
+    CaseEvent,
+    CaseNumberSequence,
+    Category,
+    Enterprise,
+    Feedback,
+    Project,
+    User,
+    Visit,
+)
+
+Kind = CaseEvent.Kind
+
+
+def format_case_number(year: int, sequence: int) -> str:
+    return f"{settings.CASE_NUMBER_PREFIX}-{year}-{sequence:06d}"
+
+
+def reserve_case_numbers(year: int, count: int = 1) -> list[str]:
+    """Take the next `count` case numbers of `year`, race-free. Call inside a transaction."""
+    CaseNumberSequence.objects.bulk_create([CaseNumberSequence(year=year)], ignore_conflicts=True)
+    sequence = CaseNumberSequence.objects.select_for_update().get(year=year)
+    first = sequence.last + 1
+    sequence.last += count
+    sequence.save(update_fields=["last"])
+    return [format_case_number(year, n) for n in range(first, first + count)]
+
+
+def _allowed_channels(actor: User) -> tuple[set[str], str | None]:
+    """The channels `actor` may submit through, and the one used when none is given."""
+    C = Case.Channel
+    if actor.enterprise_id:
+        return {C.PORTAL, C.API}, C.PORTAL
+    if has_role(actor, Role.INTEGRATION):
+        return {C.API, C.HOTLINE}, C.API
+    return {C.VISIT, C.HOTLINE, C.API}, None
+
+
+def submit_case(
+    *,
+    actor: User,
+    enterprise: Enterprise,
+    category: Category,
+    title: str,
+    description: str,
+    urgency: str | None = None,
+    channel: str | None = None,
+    project: Project | None = None,
+    visit: Visit | None = None,
+) -> Case:
+    """Open a new case for `enterprise`: numbered, given the linked concierge, due to be accepted in time.
+
+    An enterprise user submits for its own enterprise; staff and integrations on an enterprise's behalf.
+    """
+    if enterprise is None or not can_submit_for(actor, enterprise):
+        raise NotFound(_("企业不存在或无权为其提交诉求"))
+    errors = FieldErrors()
+    title = errors.text("title", title, max_length=200)
+    description = errors.text("description", description, max_length=10000)
+    urgency = errors.choice("urgency", urgency, Case.Urgency, default=Case.Urgency.NORMAL)
+    allowed, default_channel = _allowed_channels(actor)
+    channel = channel or (Case.Channel.VISIT if visit else default_channel)
+    if channel is None:
+        errors.add("channel", _("请选择来源渠道"))
+    elif channel not in allowed:
+        errors.add(
+            "channel",
+            _("不能通过“%(channel)s”提交，可选：%(allowed)s")
+            % {"channel": channel, "allowed": ", ".join(sorted(allowed))},
+        )
+    if category is None or not category.is_active:
+        errors.add("category", _("请选择有效的诉求类别"))
+    if project is not None and project.enterprise_id != enterprise.pk:
+        errors.add("project", _("该项目不属于此企业"))
+    if channel == Case.Channel.VISIT and (visit is None or visit.enterprise_id != enterprise.pk):
+        errors.add("visit", _("走访发现的诉求须关联对该企业的走访记录"))
+    errors.raise_if_any()
+
+    now = timezone.now()
+    concierge_id = (project.concierge_id if project else None) or enterprise.concierge_id
+    with transaction.atomic():
+        accept_due = calendar.add_working_days(timezone.localdate(now), category.accept_days)
+        case = Case.objects.create(
+            number=reserve_case_numbers(timezone.localdate(now).year)[0],
+            enterprise=enterprise,
+            project=project,
+            category=category,
+            title=title,
+            description=description,
+            urgency=urgency,
+            channel=channel,
+            concierge_id=concierge_id,
+            submitted_by=actor,
+            visit=visit,
+            accept_due_on=accept_due.date,
+            submitted_at=now,
+            updated_at=now,
+        )
+        record_event(
+            case=case,
+            kind=Kind.SUBMITTED,
+            actor=actor,
+            to_status=Case.Status.SUBMITTED,
+            data={"channel": channel, "accept_due_on": accept_due.date.isoformat()},
+            at=now,
+        )
+    return case
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise NotPermitted(_("您无权对此诉求执行该操作"))
+
+
+def accept_case(*, actor: User, case: Case | int, note: str = "", expected_version: int | None = None) -> Case:
+    """The concierge takes the case on."""
+    with transaction.atomic():
+        case = lock_case(actor, case)
+        _require(can_handle_case(actor, case))
+        check_version(case, expected_version)
+        now = timezone.now()
+        apply_transition(case, "accept", actor=actor, note=(note or "").strip(), changes={"accepted_at": now}, at=now)
+    return case
+
+
+def decline_case(*, actor: User, case: Case | int, reason: str, expected_version: int | None = None) -> Case:
+    """The concierge declines the case with a reason the enterprise will read."""
+    with transaction.atomic():
+        case = lock_case(actor, case)
+        _require(can_handle_case(actor, case))
+        check_version(case, expected_version)
+        reason = require_text("reason", reason, max_length=2000)
+        apply_transition(case, "decline", actor=actor, note=reason)
+    return case
+
+
+def _cancel_open_tasks(case: Case, *, actor: User, reason: str, at) -> None:
+    for task in case.tasks.select_for_update().filter(status__in=OPEN_TASK_STATES).order_by("id"):
+        task.case = case
+        apply_transition(task, "cancel", actor=actor, note=reason, data={"task": task.title}, changes={}, at=at)
+
+
+def withdraw_case(*, actor: User, case: Case | int, reason: str = "", expected_version: int | None = None) -> Case:
+    """The enterprise withdraws its case before it is resolved; open tasks are cancelled with it."""
+    with transaction.atomic():
+        case = lock_case(actor, case)
+        _require(can_act_for_enterprise(actor, case))
+        check_version(case, expected_version)
+        reason = (reason or "").strip()
+        now = timezone.now()
+        apply_transition(case, "withdraw", actor=actor, note=reason, at=now)
+        _cancel_open_tasks(case, actor=actor, reason=_("企业已撤回诉求"), at=now)
+    return case
+
+
+def add_case_info(*, actor: User, case: Case | int, note: str) -> Case:
+    """Add information to an open case (the enterprise, or the staff handling it)."""
+    with transaction.atomic():
+        case = lock_case(actor, case)
+        _require(can_act_for_enterprise(actor, case) or can_handle_case(actor, case))
+        note = require_text("note", note, max_length=5000)
+        if case.status not in OPEN_CASE_STATES:
+            raise IllegalTransition(
+                _("诉求已“%(status)s”，不能再补充材料") % {"status": case.get_status_display()},
+                current=case.status,
+                allowed=[],
+            )
+        record_event(case=case, kind=Kind.INFO_ADDED, actor=actor, note=note)
+    return case
+
+
+def resolve_case(*, actor: User, case: Case | int, answer: str, expected_version: int | None = None) -> Case:
+    """The concierge answers the enterprise; refused while any task is open. Starts the verdict window."""
+    with transaction.atomic():
+        case = lock_case(actor, case)
+        _require(can_handle_case(actor, case))
+        check_version(case, expected_version)
+        answer = require_text("answer", answer, max_length=10000)
+        open_tasks = list(case.tasks.filter(status__in=OPEN_TASK_STATES).values_list("title", flat=True))
+        if open_tasks:
+            raise IllegalTransition(
+                _("还有%(count)d个事项未办结（%(titles)s），不能办结答复")
+                % {"count": len(open_tasks), "titles": "、".join(open_tasks[:5])},
+                current=case.status,
+                allowed=["decompose"],
+            )
+        now = timezone.now()
+        verdict_due = calendar.add_working_days(timezone.localdate(now), case.category.verdict_days)
+        apply_transition(
+            case,
+            "resolve",
+            actor=actor,
+            note=answer,
+            data={"verdict_due_on": verdict_due.date.isoformat()},
+            changes={"answer": answer, "resolved_at": now, "verdict_due_on": verdict_due.date},
+            at=now,
+        )
+    return case
+
+
+def _parse_rating(errors: FieldErrors, rating) -> int | None:
+    try:
+        value = int(rating)
+    except (TypeError, ValueError):
+        value = None
+    if value not in Feedback.Rating.values:
+        labels = "，".join(f"{r.value}={r.label}" for r in Feedback.Rating)
+        errors.add("rating", _("请选择满意度：%(labels)s") % {"labels": labels})
+        return None
+    return value
+
+
+def _record_verdict(
+    *,
+    actor: User,
+    case: Case,
+    verdict: str,
+    rating,
+    comment: str,
+    source: str,
+    expected_version: int | None,
+    reason_field: str = "reason",
+) -> Feedback:
+    errors = FieldErrors()
+    if verdict == Feedback.Verdict.CONFIRM:
+        rating = _parse_rating(errors, rating)
+        comment = errors.text("comment", comment, required=False, max_length=2000)
+    elif verdict == Feedback.Verdict.REOPEN:
+        rating = _parse_rating(errors, rating) if rating not in (None, "") else None
+        comment = errors.text(reason_field, comment, max_length=2000)
+    else:
+        errors.add("verdict", _("验收结论应为 confirm（确认办结）或 reopen（退回重办）"))
+    check_version(case, expected_version)
+    errors.raise_if_any()
+
+    now = timezone.now()
+    action = {
+        (Feedback.Source.ENTERPRISE, Feedback.Verdict.CONFIRM): "confirm",
+        (Feedback.Source.ENTERPRISE, Feedback.Verdict.REOPEN): "reopen",
+        (Feedback.Source.CALLBACK, Feedback.Verdict.CONFIRM): "callback_confirm",
+        (Feedback.Source.CALLBACK, Feedback.Verdict.REOPEN): "callback_reopen",
+    }[(source, verdict)]
+    closing = verdict == Feedback.Verdict.CONFIRM
+    changes = {"closed_at": now} if closing else {"verdict_due_on": None, "resolved_at": None}
+    event_data = {"verdict": verdict, "rating": rating, "source": source}
+    apply_transition(case, action, actor=actor, note=comment, data=event_data, changes=changes, at=now)
+    return Feedback.objects.create(
+        case=case,
+        verdict=verdict,
+        rating=rating,
+        comment=comment,
+        source=source,
+        recorded_by=actor,
+        created_at=now,
+    )
+
+
+def confirm_case(
+    *, actor: User, case: Case | int, rating, comment: str = "", expected_version: int | None = None
+) -> Feedback:
+    """The enterprise accepts the result with a 5-level rating; the case closes."""
+    with transaction.atomic():
+        case = lock_case(actor, case)
+        _require(can_act_for_enterprise(actor, case))
+        return _record_verdict(
+            actor=actor,
+            case=case,
+            verdict=Feedback.Verdict.CONFIRM,
+            rating=rating,
+            comment=comment,
+            source=Feedback.Source.ENTERPRISE,
+            expected_version=expected_version,
+        )
+
+
+def reopen_case(
+    *, actor: User, case: Case | int, reason: str, rating=None, expected_version: int | None = None
+) -> Feedback:
+    """The enterprise rejects the result with a reason; the case goes back to work (重办)."""
+    with transaction.atomic():
+        case = lock_case(actor, case)
+        _require(can_act_for_enterprise(actor, case))
+        return _record_verdict(
+            actor=actor,
+            case=case,
+            verdict=Feedback.Verdict.REOPEN,
+            rating=rating,
+            comment=reason,
+            source=Feedback.Source.ENTERPRISE,
+            expected_version=expected_version,
+        )
+
+
+def record_callback(
+    *,
+    actor: User,
+    case: Case | int,
+    verdict: str,
+    rating=None,
+    comment: str = "",
+    expected_version: int | None = None,
+) -> Feedback:
+    """Staff record the enterprise's verdict given by phone (回访): confirm with a rating, or reopen with a reason."""
+    with transaction.atomic():
+        case = lock_case(actor, case)
+        _require(can_handle_case(actor, case))
+        return _record_verdict(
+            actor=actor,
+            case=case,
+            verdict=verdict,
+            rating=rating,
+            comment=comment,
+            source=Feedback.Source.CALLBACK,
+            expected_version=expected_version,
+            reason_field="comment",
+        )
+
+
+def reassign_concierge(*, actor: User, case: Case | int, concierge: User, note: str = "") -> Case:
+    """A leader gives an open case to another concierge."""
+    with transaction.atomic():
+        case = lock_case(actor, case)
+        _require(can_reassign(actor))
+        if concierge is None or concierge.enterprise_id or not concierge.is_active:
+            raise InvalidInput.field("concierge", _("请选择在职的工作人员"))
+        if case.status not in OPEN_CASE_STATES | {Case.Status.RESOLVED}:
+            raise IllegalTransition(
+                _("诉求已“%(status)s”，不能变更服务专员") % {"status": case.get_status_display()},
+                current=case.status,
+                allowed=[],
+            )
+        previous = case.concierge
+        case.concierge = concierge
+        case.save(update_fields=["concierge"])
+        record_event(
+            case=case,
+            kind=Kind.CONCIERGE_CHANGED,
+            actor=actor,
+            note=(note or "").strip(),
+            data={
+                "from": previous.display_name if previous else "",
+                "to": concierge.display_name,
+                "to_id": concierge.pk,
+            },
+        )
+    return case

@@ -1,0 +1,82 @@
+"""The errors a service raises. Each carries its code and HTTP status, so every interface maps it the same way:
+400 invalid input, 403 not permitted, 404 not visible, 409 illegal transition or stale version.
+"""
+
+from collections.abc import Iterable, Mapping
+
+from django.utils.translation import gettext as _
+
+
+class ServiceError(Exception):
+    code = "error"
+    http_status = 500
+
+    def __init__(self, message: str, *, fields: Mapping[str, str | list[str]] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fields: dict[str, list[str]] = {
+            name: [errors] if isinstance(errors, str) else list(errors) for name, errors in (fields or {}).items()
+        }
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "message": str(self.message), "fields": self.fields}
+
+
+class InvalidInput(ServiceError):
+    """The input is malformed or incomplete; `fields` names each bad field."""
+
+    code = "invalid"
+    http_status = 400
+
+    @classmethod
+    def field(cls, name: str, message: str) -> "InvalidInput":
+        return cls(message, fields={name: message})
+
+
+class NotPermitted(ServiceError):
+    """The actor may see the object but not do this to it."""
+
+    code = "not_permitted"
+    http_status = 403
+
+
+class NotFound(ServiceError):
+    """The object does not exist or is not visible to the actor (the two are never told apart)."""
+
+    code = "not_found"
+    http_status = 404
+
+    def __init__(self, message: str | None = None, **kwargs):
+        super().__init__(message or _("对象不存在或无权查看"), **kwargs)
+
+
+class Conflict(ServiceError):
+    code = "conflict"
+    http_status = 409
+
+
+class IllegalTransition(Conflict):
+    """The object's current state does not allow this step; `allowed` lists the steps it does allow."""
+
+    code = "illegal_transition"
+
+    def __init__(self, message: str, *, current: str, allowed: Iterable[str]):
+        self.current = current
+        self.allowed = sorted(allowed)
+        super().__init__(message)
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), "current": self.current, "allowed": self.allowed}
+
+
+class StaleVersion(Conflict):
+    """Somebody changed the object since the actor last read it."""
+
+    code = "stale_version"
+
+    def __init__(self, message: str, *, current_version: int):
+        self.current_version = current_version
+        super().__init__(message)
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), "current_version": self.current_version}

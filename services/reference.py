@@ -1,0 +1,80 @@
+"""Reference data: categories, departments, tiers, standing task forces, and the role groups.
+
+Loaded from `seeds/reference/*.yaml` by `manage.py seed`; every upsert is keyed by a stable code or name,
+so loading twice changes nothing.
+"""
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+
+from services.roles import Role
+from tracker.models import Category, Department, TaskForce, Tier
+
+_REFERENCE_MODELS = ["category", "department", "taskforce", "tier", "holidayoverride"]
+_REGISTER_MODELS = ["enterprise", "project", "user"]
+_ALL_MODELS = [
+    *_REFERENCE_MODELS,
+    *_REGISTER_MODELS,
+    "case",
+    "task",
+    "caseevent",
+    "feedback",
+    "attachment",
+    "visit",
+    "extension",
+]
+
+# Django model permissions per role: what the admin lets each role open. Domain rules stay in services.
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.CONCIERGE: [f"view_{m}" for m in _ALL_MODELS],
+    Role.TASK_FORCE_MEMBER: [f"view_{m}" for m in _ALL_MODELS],
+    Role.DEPARTMENT_OFFICER: [f"view_{m}" for m in _ALL_MODELS],
+    Role.LEADER: [f"view_{m}" for m in _ALL_MODELS],
+    Role.ADMINISTRATOR: [
+        *(f"view_{m}" for m in _ALL_MODELS),
+        *(f"{op}_{m}" for m in _REFERENCE_MODELS + _REGISTER_MODELS for op in ("add", "change")),
+    ],
+    Role.INTEGRATION: [],
+}
+
+
+def ensure_role_groups() -> dict[str, Group]:
+    """Create one group per role with exactly its permissions."""
+    groups = {}
+    permissions = {p.codename: p for p in Permission.objects.filter(content_type__app_label="tracker")}
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.set([permissions[c] for c in codenames])
+        groups[role] = group
+    return groups
+
+
+def _upsert(model, key: str, rows: list[dict]) -> dict[str, object]:
+    objects = {}
+    for row in rows:
+        values = dict(row)
+        obj, _ = model.objects.update_or_create(**{key: values.pop(key)}, defaults=values)
+        objects[getattr(obj, key)] = obj
+    return objects
+
+
+@transaction.atomic
+def load_reference(data: dict) -> dict[str, int]:
+    """Upsert the reference data given as {'categories': [...], 'departments': [...], 'tiers': [...],
+    'task_forces': [...]}; returns how many of each there are."""
+    ensure_role_groups()
+    _upsert(Category, "code", data.get("categories", []))
+    departments = _upsert(Department, "code", data.get("departments", []))
+    _upsert(Tier, "code", data.get("tiers", []))
+    for row in data.get("task_forces", []):
+        values = dict(row)
+        assisting = [departments[code] for code in values.pop("assisting_departments", [])]
+        values["lead_department"] = departments[values.pop("lead_department")]
+        task_force, _ = TaskForce.objects.update_or_create(name=values.pop("name"), is_standing=True, defaults=values)
+        task_force.assisting_departments.set(assisting)
+    return {
+        "categories": Category.objects.count(),
+        "departments": Department.objects.count(),
+        "tiers": Tier.objects.count(),
+        "task_forces": TaskForce.objects.filter(is_standing=True).count(),
+    }

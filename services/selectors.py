@@ -1,0 +1,89 @@
+"""Reads that depend on who is asking. Each returns a queryset with its joins done.
+
+Visibility is decided here and only here: an object outside a user's queryset does not exist for them.
+"""
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from services.roles import Role, has_role, is_zone_wide
+from tracker.models import Case, CaseEvent, Enterprise, Project, Task, User
+
+
+def _task_unit_q(user: User, prefix: str = "") -> Q:
+    """Tasks given to the user, their department, or a task force they belong to or lead."""
+    q = Q(**{f"{prefix}assignee": user}) | Q(**{f"{prefix}task_force__members": user})
+    q |= Q(**{f"{prefix}task_force__lead": user})
+    if user.department_id:
+        q |= Q(**{f"{prefix}department_id": user.department_id})
+        q |= Q(**{f"{prefix}task_force__lead_department_id": user.department_id})
+    return q
+
+
+def _linked_q(user: User, prefix: str) -> Q:
+    return (
+        Q(**{f"{prefix}concierge": user})
+        | Q(**{f"{prefix}backup_concierge": user})
+        | Q(**{f"{prefix}linked_leader": user})
+    )
+
+
+def sees_whole_zone(user: User) -> bool:
+    return is_zone_wide(user) or has_role(user, Role.INTEGRATION)
+
+
+def cases_visible_to(user: User) -> QuerySet[Case]:
+    """Cases `user` may see: their enterprise's (enterprise user), linked or tasked ones (staff), all (leaders)."""
+    cases = Case.objects.select_related("enterprise", "project", "category", "concierge")
+    if not user or not user.is_authenticated or not user.is_active:
+        return cases.none()
+    if user.enterprise_id:
+        return cases.filter(enterprise_id=user.enterprise_id)
+    if sees_whole_zone(user):
+        return cases
+    tasked = Task.objects.filter(_task_unit_q(user), case=OuterRef("pk"))
+    return cases.filter(
+        Q(concierge=user) | _linked_q(user, "enterprise__") | _linked_q(user, "project__") | Exists(tasked)
+    )
+
+
+def tasks_visible_to(user: User) -> QuerySet[Task]:
+    """Tasks `user` may see: those of visible cases, and those given to them or their unit."""
+    tasks = Task.objects.select_related("case", "task_force", "department", "assignee")
+    if not user or not user.is_authenticated or not user.is_active:
+        return tasks.none()
+    if user.enterprise_id:
+        return tasks.filter(case__enterprise_id=user.enterprise_id)
+    if sees_whole_zone(user):
+        return tasks
+    visible_case = cases_visible_to(user).filter(pk=OuterRef("case_id"))
+    return tasks.filter(Exists(visible_case))
+
+
+def enterprises_visible_to(user: User) -> QuerySet[Enterprise]:
+    enterprises = Enterprise.objects.select_related("concierge", "backup_concierge", "linked_leader")
+    if not user or not user.is_authenticated or not user.is_active:
+        return enterprises.none()
+    if user.enterprise_id:
+        return enterprises.filter(pk=user.enterprise_id)
+    if sees_whole_zone(user):
+        return enterprises
+    tasked = Task.objects.filter(_task_unit_q(user), case__enterprise=OuterRef("pk"))
+    linked_project = Project.objects.filter(_linked_q(user, ""), enterprise=OuterRef("pk"))
+    return enterprises.filter(_linked_q(user, "") | Exists(linked_project) | Exists(tasked))
+
+
+def projects_visible_to(user: User) -> QuerySet[Project]:
+    projects = Project.objects.select_related("enterprise", "concierge")
+    if not user or not user.is_authenticated or not user.is_active:
+        return projects.none()
+    if user.enterprise_id:
+        return projects.filter(enterprise_id=user.enterprise_id)
+    if sees_whole_zone(user):
+        return projects
+    visible_enterprise = enterprises_visible_to(user).filter(pk=OuterRef("enterprise_id"))
+    return projects.filter(_linked_q(user, "") | Exists(visible_enterprise))
+
+
+def case_timeline(case: Case) -> QuerySet[CaseEvent]:
+    """The case's events in the order they happened, with their actors."""
+    return case.events.select_related("actor", "task").order_by("created_at", "id")

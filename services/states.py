@@ -1,0 +1,158 @@
+"""The state machine of cases and tasks: one table each, and `apply_transition`, the only writer of `status`.
+
+Every transition bumps the object's version, writes exactly one CaseEvent in the caller's transaction, and
+refuses illegal moves with `IllegalTransition` listing the moves the current state allows.
+"""
+
+from dataclasses import dataclass
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from services.errors import IllegalTransition, StaleVersion
+from tracker.models import Case, CaseEvent, Task, User
+
+CS = Case.Status
+TS = Task.Status
+Kind = CaseEvent.Kind
+
+
+@dataclass(frozen=True)
+class Move:
+    sources: frozenset[str]
+    target: str
+    event: str
+
+
+def _move(sources: set[str], target: str, event: str) -> Move:
+    return Move(frozenset(sources), target, event)
+
+
+OPEN_CASE_STATES = frozenset({CS.SUBMITTED, CS.ACCEPTED, CS.IN_PROGRESS})
+FINAL_CASE_STATES = frozenset({CS.CLOSED, CS.DECLINED, CS.WITHDRAWN})
+
+CASE_MOVES: dict[str, Move] = {
+    "accept": _move({CS.SUBMITTED}, CS.ACCEPTED, Kind.ACCEPTED),
+    "decline": _move({CS.SUBMITTED}, CS.DECLINED, Kind.DECLINED),
+    "withdraw": _move(set(OPEN_CASE_STATES), CS.WITHDRAWN, Kind.WITHDRAWN),
+    # The first decomposition starts the work; later ones (after a reopen) add tasks to work in progress.
+    "decompose": _move({CS.ACCEPTED}, CS.IN_PROGRESS, Kind.DECOMPOSED),
+    # A concierge may answer a case directly, without tasks, once it is accepted.
+    "resolve": _move({CS.ACCEPTED, CS.IN_PROGRESS}, CS.RESOLVED, Kind.RESOLVED),
+    "confirm": _move({CS.RESOLVED}, CS.CLOSED, Kind.CONFIRMED),
+    "reopen": _move({CS.RESOLVED}, CS.IN_PROGRESS, Kind.REOPENED),
+    "callback_confirm": _move({CS.RESOLVED}, CS.CLOSED, Kind.CALLBACK_CONFIRMED),
+    "callback_reopen": _move({CS.RESOLVED}, CS.IN_PROGRESS, Kind.CALLBACK_REOPENED),
+}
+
+OPEN_TASK_STATES = frozenset({TS.PENDING, TS.IN_PROGRESS, TS.RETURNED})
+
+TASK_MOVES: dict[str, Move] = {
+    "start": _move({TS.PENDING}, TS.IN_PROGRESS, Kind.TASK_STARTED),
+    "complete": _move({TS.IN_PROGRESS}, TS.DONE, Kind.TASK_COMPLETED),
+    "return": _move({TS.PENDING, TS.IN_PROGRESS}, TS.RETURNED, Kind.TASK_RETURNED),
+    "redispatch": _move({TS.RETURNED}, TS.PENDING, Kind.TASK_REDISPATCHED),
+    "reopen": _move({TS.DONE}, TS.PENDING, Kind.TASK_REOPENED),
+    "cancel": _move(set(OPEN_TASK_STATES), TS.CANCELLED, Kind.TASK_CANCELLED),
+}
+
+# Which event kinds may appear with which (from, to) — used by the invariant checker and the seed generator.
+TRANSITION_EVENT_KINDS = {move.event for move in (*CASE_MOVES.values(), *TASK_MOVES.values())}
+
+
+def case_actions_allowed(status: str) -> list[str]:
+    """The case actions the state machine allows from `status` (before any permission check)."""
+    return [action for action, move in CASE_MOVES.items() if status in move.sources]
+
+
+def task_actions_allowed(status: str) -> list[str]:
+    return [action for action, move in TASK_MOVES.items() if status in move.sources]
+
+
+def check_version(obj: Case | Task, expected_version: int | None) -> None:
+    """Refuse with StaleVersion if the caller read an older version than the locked row has."""
+    if expected_version is not None and int(expected_version) != obj.version:
+        raise StaleVersion(
+            _("%(object)s 已被他人修改（当前版本 %(current)d，您提交的版本 %(given)d），请刷新后重试")
+            % {"object": obj._meta.verbose_name, "current": obj.version, "given": int(expected_version)},
+            current_version=obj.version,
+        )
+
+
+def record_event(
+    *,
+    case: Case,
+    kind: str,
+    actor: User | None,
+    task: Task | None = None,
+    from_status: str = "",
+    to_status: str = "",
+    note: str = "",
+    data: dict | None = None,
+    at=None,
+) -> CaseEvent:
+    """Append one event to the case's timeline and mark the case changed (version, updated_at).
+
+    The caller holds the case row lock and an open transaction.
+    """
+    at = at or timezone.now()
+    event = CaseEvent.objects.create(
+        case=case,
+        task=task,
+        actor=actor,
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+        data=data or {},
+        created_at=at,
+    )
+    case.version += 1
+    case.updated_at = at
+    Case.objects.filter(pk=case.pk).update(version=case.version, updated_at=at)
+    return event
+
+
+def apply_transition(
+    obj: Case | Task,
+    action: str,
+    *,
+    actor: User | None,
+    note: str = "",
+    data: dict | None = None,
+    changes: dict | None = None,
+    at=None,
+) -> CaseEvent:
+    """Move a locked case or task by `action`, save `changes` with it, and record the event.
+
+    This is the only place that writes `status`.
+    """
+    moves = CASE_MOVES if isinstance(obj, Case) else TASK_MOVES
+    move = moves[action]
+    if obj.status not in move.sources:
+        allowed = case_actions_allowed(obj.status) if isinstance(obj, Case) else task_actions_allowed(obj.status)
+        raise IllegalTransition(
+            _("当前状态“%(status)s”下不能执行此操作") % {"status": obj.get_status_display()},
+            current=obj.status,
+            allowed=allowed,
+        )
+    at = at or timezone.now()
+    from_status = obj.status
+    fields = {"status": move.target, **(changes or {})}
+    if isinstance(obj, Task):
+        fields.update(version=obj.version + 1, updated_at=at)
+    for name, value in fields.items():
+        setattr(obj, name, value)
+    obj.save(update_fields=list(fields))
+    case = obj if isinstance(obj, Case) else obj.case
+    return record_event(
+        case=case,
+        kind=move.event,
+        actor=actor,
+        task=None if isinstance(obj, Case) else obj,
+        from_status=from_status,
+        to_status=move.target,
+        note=note,
+        data=data,
+        at=at,
+    )

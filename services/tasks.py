@@ -1,0 +1,399 @@
+"""Task work: decompose a case into tasks, and each task's steps — start, complete, return, re-dispatch,
+reopen, cancel — plus deadline extensions (延期) requested by the unit and decided by a leader.
+
+Every function locks the case, then the task, and records one event per transition on the case's timeline.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from services import calendar
+from services.errors import Conflict, IllegalTransition, NotFound, NotPermitted
+from services.locking import lock_case, lock_task
+from services.permissions import can_decide_extension, can_handle_case, can_work_task
+from services.states import apply_transition, check_version, record_event
+from services.validation import FieldErrors, require_text
+from tracker.models import Case, CaseEvent, Department, Extension, Task, TaskForce, User
+
+Kind = CaseEvent.Kind
+
+
+@dataclass
+class TaskSpec:
+    """One task of a decomposition, as the interfaces hand it over."""
+
+    title: str
+    task_force: TaskForce | None = None
+    department: Department | None = None
+    assignee: User | None = None
+    description: str = ""
+    due_on: date | None = None
+
+
+def unit_name(task_force: TaskForce | None, department: Department | None) -> str:
+    return task_force.name if task_force else department.name if department else ""
+
+
+def assignee_belongs_to_unit(assignee: User, task_force: TaskForce | None, department: Department | None) -> bool:
+    departments = {d.pk for d in (department,) if d}
+    if task_force:
+        departments.add(task_force.lead_department_id)
+        departments.update(task_force.assisting_departments.values_list("pk", flat=True))
+        if task_force.lead_id == assignee.pk or task_force.members.filter(pk=assignee.pk).exists():
+            return True
+    return assignee.department_id in departments
+
+
+def _check_unit(errors: FieldErrors, prefix: str, task_force, department, assignee) -> None:
+    if task_force is None and department is None:
+        errors.add(f"{prefix}task_force", _("请选择承办专班或部门"))
+        return
+    if task_force is not None and not task_force.is_active:
+        errors.add(f"{prefix}task_force", _("该专班已停用"))
+    if department is not None and not department.is_active:
+        errors.add(f"{prefix}department", _("该部门已停用"))
+    if assignee is not None and (
+        assignee.enterprise_id
+        or not assignee.is_active
+        or not assignee_belongs_to_unit(assignee, task_force, department)
+    ):
+        errors.add(f"{prefix}assignee", _("承办人须为该专班或部门的在职人员"))
+
+
+def _default_due(case: Case, today: date) -> calendar.DueDate:
+    return calendar.add_working_days(today, case.category.task_days)
+
+
+def _task_data(task: Task) -> dict:
+    return {
+        "task": task.title,
+        "unit": unit_name(task.task_force, task.department),
+        "assignee": task.assignee.display_name if task.assignee else "",
+        "due_on": task.due_on.isoformat(),
+    }
+
+
+def decompose_case(
+    *, actor: User, case: Case | int, tasks: list[TaskSpec], expected_version: int | None = None
+) -> list[Task]:
+    """Give one or more tasks to task forces or departments. Due dates default to the category's limit.
+
+    The first decomposition moves an accepted case to in progress; later ones add tasks to it.
+    """
+    with transaction.atomic():
+        case = lock_case(actor, case)
+        if not can_handle_case(actor, case):
+            raise NotPermitted(_("您无权分解此诉求"))
+        check_version(case, expected_version)
+        if case.status not in (Case.Status.ACCEPTED, Case.Status.IN_PROGRESS):
+            raise IllegalTransition(
+                _("诉求“%(status)s”时不能交办事项") % {"status": case.get_status_display()},
+                current=case.status,
+                allowed=["accept"] if case.status == Case.Status.SUBMITTED else [],
+            )
+        today = timezone.localdate()
+        errors = FieldErrors()
+        if not tasks:
+            errors.add("tasks", _("至少交办一个事项"))
+        cleaned = []
+        for i, spec in enumerate(tasks or []):
+            prefix = f"tasks[{i}]."
+            title = errors.text(f"{prefix}title", spec.title, max_length=200)
+            description = errors.text(f"{prefix}description", spec.description, required=False, max_length=5000)
+            _check_unit(errors, prefix, spec.task_force, spec.department, spec.assignee)
+            due_on = errors.date_not_before(f"{prefix}due_on", spec.due_on, today)
+            cleaned.append((spec, title, description, due_on))
+        errors.raise_if_any()
+
+        now = timezone.now()
+        if case.status == Case.Status.ACCEPTED:
+            apply_transition(case, "decompose", actor=actor, data={"tasks": len(cleaned)}, at=now)
+        default_due = _default_due(case, today)
+        created = []
+        for spec, title, description, due_on in cleaned:
+            task = Task.objects.create(
+                case=case,
+                task_force=spec.task_force,
+                department=spec.department,
+                assignee=spec.assignee,
+                title=title,
+                description=description,
+                due_on=due_on or default_due.date,
+                due_is_provisional=default_due.used_fallback if due_on is None else False,
+                created_by=actor,
+                created_at=now,
+                updated_at=now,
+            )
+            record_event(
+                case=case,
+                kind=Kind.TASK_CREATED,
+                actor=actor,
+                task=task,
+                to_status=Task.Status.PENDING,
+                note=description,
+                data=_task_data(task),
+                at=now,
+            )
+            created.append(task)
+    return created
+
+
+def _require_worker(actor: User, task: Task) -> None:
+    if not can_work_task(actor, task):
+        raise NotPermitted(_("此事项不是交办给您或您的单位的"))
+
+
+def _require_handler(actor: User, task: Task) -> None:
+    if not can_handle_case(actor, task.case):
+        raise NotPermitted(_("只有该诉求的服务专员或领导可以执行此操作"))
+
+
+def _require_case_in_progress(task: Task) -> None:
+    if task.case.status != Case.Status.IN_PROGRESS:
+        raise IllegalTransition(
+            _("诉求“%(status)s”时不能调整事项") % {"status": task.case.get_status_display()},
+            current=task.case.status,
+            allowed=[],
+        )
+
+
+def start_task(*, actor: User, task: Task | int, expected_version: int | None = None) -> Task:
+    """The unit signs for the task (签收) and starts work."""
+    with transaction.atomic():
+        task = lock_task(actor, task)
+        _require_worker(actor, task)
+        check_version(task, expected_version)
+        now = timezone.now()
+        apply_transition(task, "start", actor=actor, data={"task": task.title}, changes={"started_at": now}, at=now)
+    return task
+
+
+def complete_task(*, actor: User, task: Task | int, result: str, expected_version: int | None = None) -> Task:
+    """The unit reports the task done with its result."""
+    with transaction.atomic():
+        task = lock_task(actor, task)
+        _require_worker(actor, task)
+        check_version(task, expected_version)
+        result = require_text("result", result, max_length=10000)
+        now = timezone.now()
+        apply_transition(
+            task,
+            "complete",
+            actor=actor,
+            note=result,
+            data={"task": task.title},
+            changes={"result": result, "completed_at": now},
+            at=now,
+        )
+    return task
+
+
+def return_task(*, actor: User, task: Task | int, reason: str, expected_version: int | None = None) -> Task:
+    """The unit hands the task back to the concierge: not theirs, or not doable as asked."""
+    with transaction.atomic():
+        task = lock_task(actor, task)
+        _require_worker(actor, task)
+        check_version(task, expected_version)
+        reason = require_text("reason", reason, max_length=2000)
+        apply_transition(task, "return", actor=actor, note=reason, data={"task": task.title})
+    return task
+
+
+def redispatch_task(
+    *,
+    actor: User,
+    task: Task | int,
+    task_force: TaskForce | None = None,
+    department: Department | None = None,
+    assignee: User | None = None,
+    due_on: date | None = None,
+    note: str = "",
+    expected_version: int | None = None,
+) -> Task:
+    """The concierge gives a returned task again — to another unit, or the same one with clearer terms."""
+    with transaction.atomic():
+        task = lock_task(actor, task)
+        _require_handler(actor, task)
+        check_version(task, expected_version)
+        _require_case_in_progress(task)
+        errors = FieldErrors()
+        _check_unit(errors, "", task_force, department, assignee)
+        today = timezone.localdate()
+        due_on = errors.date_not_before("due_on", due_on, today)
+        note = errors.text("note", note, required=False, max_length=5000)
+        errors.raise_if_any()
+        due = calendar.DueDate(due_on, False) if due_on else _default_due(task.case, today)
+        previous_unit = unit_name(task.task_force, task.department)
+        changes = {
+            "task_force": task_force,
+            "department": department,
+            "assignee": assignee,
+            "due_on": due.date,
+            "due_is_provisional": due.used_fallback,
+            "started_at": None,
+        }
+        apply_transition(
+            task,
+            "redispatch",
+            actor=actor,
+            note=note,
+            data={
+                "task": task.title,
+                "from_unit": previous_unit,
+                "unit": unit_name(task_force, department),
+                "due_on": due.date.isoformat(),
+            },
+            changes=changes,
+        )
+    return task
+
+
+def reopen_task(
+    *,
+    actor: User,
+    task: Task | int,
+    note: str,
+    due_on: date | None = None,
+    expected_version: int | None = None,
+) -> Task:
+    """After the enterprise rejects the result, the concierge sends a done task back to its unit."""
+    with transaction.atomic():
+        task = lock_task(actor, task)
+        _require_handler(actor, task)
+        check_version(task, expected_version)
+        _require_case_in_progress(task)
+        errors = FieldErrors()
+        note = errors.text("note", note, max_length=5000)
+        today = timezone.localdate()
+        due_on = errors.date_not_before("due_on", due_on, today)
+        errors.raise_if_any()
+        due = calendar.DueDate(due_on, False) if due_on else _default_due(task.case, today)
+        apply_transition(
+            task,
+            "reopen",
+            actor=actor,
+            note=note,
+            data={"task": task.title, "due_on": due.date.isoformat()},
+            changes={
+                "due_on": due.date,
+                "due_is_provisional": due.used_fallback,
+                "started_at": None,
+                "completed_at": None,
+            },
+        )
+    return task
+
+
+def cancel_task(*, actor: User, task: Task | int, reason: str, expected_version: int | None = None) -> Task:
+    """The concierge withdraws a task that is no longer needed (for example one a unit returned)."""
+    with transaction.atomic():
+        task = lock_task(actor, task)
+        _require_handler(actor, task)
+        check_version(task, expected_version)
+        _require_case_in_progress(task)
+        reason = require_text("reason", reason, max_length=2000)
+        apply_transition(task, "cancel", actor=actor, note=reason, data={"task": task.title})
+    return task
+
+
+def request_extension(*, actor: User, task: Task | int, requested_due_on: date, reason: str) -> Extension:
+    """The unit asks to move an open task's deadline; a leader decides."""
+    with transaction.atomic():
+        task = lock_task(actor, task)
+        _require_worker(actor, task)
+        if task.status not in (Task.Status.PENDING, Task.Status.IN_PROGRESS):
+            raise IllegalTransition(
+                _("事项“%(status)s”时不能申请延期") % {"status": task.get_status_display()},
+                current=task.status,
+                allowed=[],
+            )
+        errors = FieldErrors()
+        reason = errors.text("reason", reason, max_length=2000)
+        if not isinstance(requested_due_on, date):
+            errors.add("requested_due_on", _("应为日期"))
+        elif requested_due_on <= task.due_on:
+            errors.add("requested_due_on", _("应晚于当前期限 %(due)s") % {"due": task.due_on.isoformat()})
+        errors.raise_if_any()
+        if task.extensions.filter(status=Extension.Status.PENDING).exists():
+            raise Conflict(_("该事项已有待审批的延期申请"))
+        now = timezone.now()
+        extension = Extension.objects.create(
+            task=task,
+            requested_by=actor,
+            previous_due_on=task.due_on,
+            requested_due_on=requested_due_on,
+            reason=reason,
+            created_at=now,
+        )
+        record_event(
+            case=task.case,
+            kind=Kind.EXTENSION_REQUESTED,
+            actor=actor,
+            task=task,
+            note=reason,
+            data={
+                "task": task.title,
+                "extension": extension.pk,
+                "due_on": task.due_on.isoformat(),
+                "requested_due_on": requested_due_on.isoformat(),
+            },
+            at=now,
+        )
+    return extension
+
+
+def _decide_extension(*, actor: User, extension: Extension | int, approve: bool, note: str) -> Extension:
+    pk = extension.pk if isinstance(extension, Extension) else extension
+    with transaction.atomic():
+        if not can_decide_extension(actor):
+            raise NotPermitted(_("只有领导可以审批延期"))
+        try:
+            task_id = Extension.objects.values_list("task_id", flat=True).get(pk=pk)
+        except (Extension.DoesNotExist, ValueError, TypeError):
+            raise NotFound(_("延期申请不存在")) from None
+        task = lock_task(actor, task_id)
+        extension = Extension.objects.select_for_update().get(pk=pk)
+        if extension.status != Extension.Status.PENDING:
+            raise IllegalTransition(
+                _("该延期申请已%(status)s") % {"status": extension.get_status_display()},
+                current=extension.status,
+                allowed=[],
+            )
+        errors = FieldErrors()
+        note = errors.text("note", note, required=not approve, max_length=2000)
+        errors.raise_if_any()
+        now = timezone.now()
+        extension.status = Extension.Status.APPROVED if approve else Extension.Status.REJECTED
+        extension.decided_by = actor
+        extension.decided_at = now
+        extension.decision_note = note
+        extension.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+        data = {
+            "task": task.title,
+            "extension": extension.pk,
+            "due_on": task.due_on.isoformat(),
+            "requested_due_on": extension.requested_due_on.isoformat(),
+        }
+        if approve:
+            task.due_on = extension.requested_due_on
+            task.due_is_provisional = False
+            task.version += 1
+            task.updated_at = now
+            task.save(update_fields=["due_on", "due_is_provisional", "version", "updated_at"])
+        kind = Kind.EXTENSION_APPROVED if approve else Kind.EXTENSION_REJECTED
+        record_event(case=task.case, kind=kind, actor=actor, task=task, note=note, data=data, at=now)
+    return extension
+
+
+def approve_extension(*, actor: User, extension: Extension | int, note: str = "") -> Extension:
+    """A leader approves: the task's deadline moves to the requested date (and its reminders re-arm)."""
+    return _decide_extension(actor=actor, extension=extension, approve=True, note=note)
+
+
+def reject_extension(*, actor: User, extension: Extension | int, note: str) -> Extension:
+    """A leader refuses, with a reason; the deadline stays."""
+    return _decide_extension(actor=actor, extension=extension, approve=False, note=note)

@@ -1,0 +1,62 @@
+"""A case's timeline in plain language, for the admin, the portal and `manage.py case_timeline`."""
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from services.selectors import case_timeline
+from tracker.models import Case, CaseEvent, Feedback
+
+Kind = CaseEvent.Kind
+
+_SENTENCES = {  # lazy: rendered in the language of whoever reads the timeline
+    Kind.SUBMITTED: gettext_lazy("%(actor)s 提交了诉求"),
+    Kind.ACCEPTED: gettext_lazy("%(actor)s 受理了诉求"),
+    Kind.DECLINED: gettext_lazy("%(actor)s 不予受理：%(note)s"),
+    Kind.WITHDRAWN: gettext_lazy("%(actor)s 撤回了诉求"),
+    Kind.INFO_ADDED: gettext_lazy("%(actor)s 补充了材料"),
+    Kind.DECOMPOSED: gettext_lazy("%(actor)s 分解了诉求，开始办理"),
+    Kind.TASK_CREATED: gettext_lazy("%(actor)s 将“%(task)s”交办给 %(unit)s，期限 %(due_on)s"),
+    Kind.TASK_STARTED: gettext_lazy("%(actor)s 签收了“%(task)s”"),
+    Kind.TASK_COMPLETED: gettext_lazy("%(actor)s 办结了“%(task)s”"),
+    Kind.TASK_RETURNED: gettext_lazy("%(actor)s 退回了“%(task)s”：%(note)s"),
+    Kind.TASK_REDISPATCHED: gettext_lazy("%(actor)s 将“%(task)s”重新交办给 %(unit)s，期限 %(due_on)s"),
+    Kind.TASK_REOPENED: gettext_lazy("%(actor)s 要求重办“%(task)s”，期限 %(due_on)s"),
+    Kind.TASK_CANCELLED: gettext_lazy("%(actor)s 撤销了“%(task)s”"),
+    Kind.EXTENSION_REQUESTED: gettext_lazy("%(actor)s 申请将“%(task)s”延期至 %(requested_due_on)s"),
+    Kind.EXTENSION_APPROVED: gettext_lazy("%(actor)s 批准“%(task)s”延期至 %(requested_due_on)s"),
+    Kind.EXTENSION_REJECTED: gettext_lazy("%(actor)s 驳回了“%(task)s”的延期申请"),
+    Kind.RESOLVED: gettext_lazy("%(actor)s 作出办结答复，等待企业验收"),
+    Kind.CONFIRMED: gettext_lazy("%(actor)s 确认办结，评价：%(rating)s"),
+    Kind.REOPENED: gettext_lazy("%(actor)s 对答复不满意，退回重办：%(note)s"),
+    Kind.CALLBACK_CONFIRMED: gettext_lazy("%(actor)s 电话回访，企业确认办结，评价：%(rating)s"),
+    Kind.CALLBACK_REOPENED: gettext_lazy("%(actor)s 电话回访，企业要求重办：%(note)s"),
+    Kind.CONCIERGE_CHANGED: gettext_lazy("%(actor)s 将服务专员由 %(from)s 变更为 %(to)s"),
+}
+
+
+def describe_event(event: CaseEvent) -> str:
+    """One sentence saying what happened, from the event's own snapshot (not today's names)."""
+    values = {key: value for key, value in (event.data or {}).items() if isinstance(value, str | int)}
+    rating = (event.data or {}).get("rating")
+    values.update(
+        actor=event.actor.display_name if event.actor else _("系统"),
+        note=event.note,
+        rating=Feedback.Rating(rating).label if rating in Feedback.Rating.values else "",
+    )
+    values.setdefault("task", "")
+    values.setdefault("unit", "")
+    values.setdefault("due_on", "")
+    values.setdefault("requested_due_on", "")
+    values.setdefault("from", "")
+    values.setdefault("to", "")
+    template = _SENTENCES.get(event.kind)
+    return str(template) % values if template else str(event.get_kind_display())
+
+
+def timeline_lines(case: Case) -> list[str]:
+    """The whole timeline as lines: local time, then the sentence."""
+    return [
+        f"{timezone.localtime(event.created_at):%Y-%m-%d %H:%M}  {describe_event(event)}"
+        for event in case_timeline(case)
+    ]

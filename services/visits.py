@@ -1,0 +1,82 @@
+"""Visits (走访): a concierge records a visit, and the problems found there become cases."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from services.cases import submit_case
+from services.errors import InvalidInput, NotPermitted
+from services.permissions import is_linked_concierge
+from services.roles import is_zone_wide
+from services.validation import FieldErrors
+from tracker.models import Case, Category, Enterprise, Project, User, Visit
+
+
+@dataclass
+class ProblemSpec:
+    """A problem found on a visit, to be submitted as a case on the enterprise's behalf."""
+
+    category: Category
+    title: str
+    description: str
+    urgency: str | None = None
+    project: Project | None = None
+
+
+def record_visit(
+    *,
+    actor: User,
+    enterprise: Enterprise,
+    visited_on: date,
+    people_met: str = "",
+    notes: str = "",
+    project: Project | None = None,
+    problems: list[ProblemSpec] | None = None,
+) -> tuple[Visit, list[Case]]:
+    """Record a visit to a linked enterprise and submit each problem found as a case (channel `visit`)."""
+    if not (is_zone_wide(actor) or is_linked_concierge(actor, enterprise)):
+        raise NotPermitted(_("只能登记对挂钩企业的走访"))
+    errors = FieldErrors()
+    if not isinstance(visited_on, date):
+        errors.add("visited_on", _("应为日期"))
+    elif visited_on > timezone.localdate():
+        errors.add("visited_on", _("走访日期不能晚于今天"))
+    people_met = errors.text("people_met", people_met, required=False, max_length=200)
+    notes = errors.text("notes", notes, required=False, max_length=10000)
+    if project is not None and project.enterprise_id != enterprise.pk:
+        errors.add("project", _("该项目不属于此企业"))
+    errors.raise_if_any()
+    with transaction.atomic():
+        visit = Visit.objects.create(
+            concierge=actor,
+            enterprise=enterprise,
+            project=project,
+            visited_on=visited_on,
+            people_met=people_met,
+            notes=notes,
+        )
+        cases = []
+        for i, problem in enumerate(problems or []):
+            try:
+                cases.append(
+                    submit_case(
+                        actor=actor,
+                        enterprise=enterprise,
+                        category=problem.category,
+                        title=problem.title,
+                        description=problem.description,
+                        urgency=problem.urgency,
+                        project=problem.project or project,
+                        channel=Case.Channel.VISIT,
+                        visit=visit,
+                    )
+                )
+            except InvalidInput as error:
+                raise InvalidInput(
+                    error.message,
+                    fields={f"problems[{i}].{name}": msgs for name, msgs in error.fields.items()},
+                ) from None
+    return visit, cases

@@ -1,0 +1,135 @@
+"""The zone's register: key enterprises and investment projects, with their linked staff."""
+
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from services.errors import Conflict, InvalidInput, NotPermitted
+from services.roles import Role, has_role
+from services.uscc import parse_uscc
+from services.validation import FieldErrors
+from tracker.models import Enterprise, Project, Tier, User
+from tracker.models.zone import Industry
+
+
+def _require_admin(actor: User) -> None:
+    if not has_role(actor, Role.ADMINISTRATOR, Role.LEADER):
+        raise NotPermitted(_("只有管理员或领导可以维护企业和项目名录"))
+
+
+def _check_staff(errors: FieldErrors, field: str, user: User | None) -> None:
+    if user is not None and (user.enterprise_id or not user.is_active):
+        errors.add(field, _("须为在职的工作人员"))
+
+
+def register_enterprise(
+    *,
+    actor: User,
+    name: str,
+    uscc: str,
+    industry: str,
+    tiers: list[Tier] | None = None,
+    is_key: bool = True,
+    park: str = "",
+    address: str = "",
+    contact_name: str = "",
+    contact_phone: str = "",
+    contact_email: str = "",
+    concierge: User | None = None,
+    backup_concierge: User | None = None,
+    linked_leader: User | None = None,
+) -> Enterprise:
+    """Add a key enterprise. A well-formed credit code that fails its checksum is kept, flagged for checking."""
+    _require_admin(actor)
+    errors = FieldErrors()
+    name = errors.text("name", name, max_length=200)
+    code = None
+    try:
+        code = parse_uscc(uscc)
+    except InvalidInput as error:
+        for message in error.fields["uscc"]:
+            errors.add("uscc", message)
+    if industry not in Industry.values:
+        errors.add("industry", _("请选择产业领域：%(valid)s") % {"valid": ", ".join(Industry.labels)})
+    for field, user in (
+        ("concierge", concierge),
+        ("backup_concierge", backup_concierge),
+        ("linked_leader", linked_leader),
+    ):
+        _check_staff(errors, field, user)
+    if concierge and backup_concierge and concierge.pk == backup_concierge.pk:
+        errors.add("backup_concierge", _("备岗专员不能与服务专员相同"))
+    errors.raise_if_any()
+    with transaction.atomic():
+        if Enterprise.objects.filter(uscc=code.code).exists():
+            raise Conflict(_("统一社会信用代码 %(code)s 已登记") % {"code": code.code}, fields={"uscc": _("已登记")})
+        enterprise = Enterprise.objects.create(
+            name=name,
+            uscc=code.code,
+            uscc_checksum_ok=code.checksum_ok,
+            industry=industry,
+            is_key=is_key,
+            park=park.strip(),
+            address=address.strip(),
+            contact_name=contact_name.strip(),
+            contact_phone=contact_phone.strip(),
+            contact_email=contact_email.strip(),
+            concierge=concierge,
+            backup_concierge=backup_concierge,
+            linked_leader=linked_leader,
+        )
+        if tiers:
+            enterprise.tiers.set(tiers)
+    return enterprise
+
+
+def register_project(
+    *,
+    actor: User,
+    enterprise: Enterprise,
+    name: str,
+    total_investment,
+    stage: str,
+    level: str,
+    concierge: User | None = None,
+    backup_concierge: User | None = None,
+    linked_leader: User | None = None,
+    signed_on=None,
+) -> Project:
+    """Add an investment project (total investment in 万元)."""
+    _require_admin(actor)
+    errors = FieldErrors()
+    name = errors.text("name", name, max_length=200)
+    try:
+        investment = Decimal(str(total_investment))
+        if not investment.is_finite() or investment < 0 or investment >= Decimal("1e12"):
+            raise InvalidOperation
+        investment = investment.quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        errors.add("total_investment", _("总投资应为不小于0的金额（万元）"))
+        investment = None
+    errors.choice("stage", stage, Project.Stage)
+    errors.choice("level", level, Project.Level)
+    if not stage:
+        errors.add("stage", _("此项不能为空"))
+    if not level:
+        errors.add("level", _("此项不能为空"))
+    for field, user in (
+        ("concierge", concierge),
+        ("backup_concierge", backup_concierge),
+        ("linked_leader", linked_leader),
+    ):
+        _check_staff(errors, field, user)
+    errors.raise_if_any()
+    return Project.objects.create(
+        enterprise=enterprise,
+        name=name,
+        total_investment=investment,
+        stage=stage,
+        level=level,
+        concierge=concierge or enterprise.concierge,
+        backup_concierge=backup_concierge,
+        linked_leader=linked_leader or enterprise.linked_leader,
+        signed_on=signed_on,
+    )
