@@ -122,6 +122,7 @@ class CaseWalk:
         self.feedback: list[Feedback] = []
         self.extensions: list[Extension] = []
         self.visit: Visit | None = None
+        self.workers: dict[int, User] = {}  # the person in the unit who works each task
 
     def event(self, kind, at, actor, *, task=None, from_status="", to_status="", note="", data=None):
         self.events.append(
@@ -223,7 +224,9 @@ class CaseWalk:
         return created
 
     def worker(self, task):
-        return task.assignee or self.gen.worker_for(task.task_force, task.department)
+        if task.assignee:
+            return task.assignee
+        return self.workers.setdefault(id(task), self.gen.worker_for(task.task_force, task.department))
 
     def start(self, task, at):
         self.move(task, "start", at, self.worker(task), data={"task": task.title}, changes={"started_at": at})
@@ -245,6 +248,7 @@ class CaseWalk:
     def redispatch(self, task, at, task_force, department):
         due = self.gen.calendar.add_working_days(timezone.localdate(at), self.case.category.task_days)
         previous = unit_name(task.task_force, task.department)
+        self.workers.pop(id(task), None)
         assignee = self.gen.worker_for(task_force, department) if self.gen.rng.random() < 0.6 else None
         self.move(
             task,
@@ -483,13 +487,14 @@ class ZoneGenerator:
         parks, roads = texts.PARKS, texts.ROADS
         enterprises = []
         tier_links = []
-        names = set(Enterprise.objects.values_list("name", flat=True)) if self.block else set()
+        names: set[str] = set()  # unique within a block; blocks beyond the demo zone are for benchmarks
         for n in range(ENTERPRISES):
             industry = industries[n % len(industries)] if n < len(industries) else self.rng.choice(industries)
             name = ""
             while not name or name in names:
                 word = self.rng.choice(texts.COMPANY_WORDS[industry.value])
-                name = f"昆山{self.fake.company_prefix()}{word}有限公司"
+                brand = "".join(self.rng.sample(texts.NAME_SYLLABLES, 2))
+                name = f"昆山{brand}{word}有限公司"
             names.add(name)
             concierge = self.staff.concierges[n % CONCIERGES]
             backup = self.staff.concierges[(n + 7) % CONCIERGES]

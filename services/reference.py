@@ -1,7 +1,7 @@
 """Reference data: categories, departments, tiers, standing task forces, and the role groups.
 
-Loaded from `seeds/reference/*.yaml` by `manage.py seed`; every upsert is keyed by a stable code or name,
-so loading twice changes nothing.
+Loaded from `seeds/reference/*.yaml` by `manage.py seed`. Rows are keyed by a stable code or name and only
+created when missing: loading twice changes nothing, and limits staff edited in the admin are never reverted.
 """
 
 from django.contrib.auth.models import Group, Permission
@@ -49,23 +49,23 @@ def ensure_role_groups() -> dict[str, Group]:
     return groups
 
 
-def _upsert(model, key: str, rows: list[dict]) -> dict[str, object]:
+def _create_missing(model, key: str, rows: list[dict]) -> dict[str, object]:
     objects = {}
     for row in rows:
         values = dict(row)
-        obj, _ = model.objects.update_or_create(**{key: values.pop(key)}, defaults=values)
+        obj, _ = model.objects.get_or_create(**{key: values.pop(key)}, defaults=values)
         objects[getattr(obj, key)] = obj
     return objects
 
 
 @transaction.atomic
 def load_reference(data: dict) -> dict[str, int]:
-    """Upsert the reference data given as {'categories': [...], 'departments': [...], 'tiers': [...],
+    """Create the missing reference data given as {'categories': [...], 'departments': [...], 'tiers': [...],
     'task_forces': [...]}; returns how many of each there are."""
     ensure_role_groups()
-    _upsert(Category, "code", data.get("categories", []))
-    departments = _upsert(Department, "code", data.get("departments", []))
-    _upsert(Tier, "code", data.get("tiers", []))
+    _create_missing(Category, "code", data.get("categories", []))
+    departments = _create_missing(Department, "code", data.get("departments", []))
+    _create_missing(Tier, "code", data.get("tiers", []))
     for row in data.get("task_forces", []):
         values = dict(row)
         assisting = [departments[code] for code in values.pop("assisting_departments", [])]

@@ -1,0 +1,39 @@
+# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+# The demo runs on embedded defaults whatever the shell exports: SQLite in var/.
+DEMO_ENV := DATABASE_URL=sqlite:///$(CURDIR)/var/demo.sqlite3 DJANGO_DEBUG=1
+
+.PHONY: venv demo test lint format benchmark clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: venv
+	mkdir -p var
+	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput
+	$(DEMO_ENV) $(BIN)/python manage.py seed --demo
+	@echo
+	@echo "The demo zone is at http://127.0.0.1:8000/admin/ — log in with one of the accounts above. Ctrl-C stops it."
+	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: venv
+	$(BIN)/pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

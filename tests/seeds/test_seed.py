@@ -1,0 +1,107 @@
+"""The seed: reference data, the generated demo zone, and its history checked against the services' invariants."""
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Count
+
+from seeds.loader import load_reference_data, load_zone
+from services import audit
+from services.uscc import parse_uscc
+from tracker.models import Case, CaseEvent, Category, Enterprise, Feedback, Project, Task, TaskForce, User
+
+
+@pytest.fixture(scope="module")
+def demo_zone(django_db_setup, django_db_blocker):
+    """The demo zone, loaded once for this module (the loader is what `manage.py seed --demo` runs)."""
+    with django_db_blocker.unblock():
+        load_reference_data()
+        load_zone(scale=1, log=lambda _: None)
+        yield
+        # Leave the database as other modules expect it: empty. Events are append-only by design, so
+        # the test database is rebuilt rather than emptied row by row.
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            tables = connection.introspection.django_table_names(only_existing=True, include_views=False)
+            if connection.vendor == "postgresql":
+                cursor.execute("TRUNCATE " + ", ".join(connection.ops.quote_name(t) for t in tables) + " CASCADE")
+            else:
+                cursor.execute("PRAGMA foreign_keys = OFF")
+                for table in tables:
+                    cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
+                cursor.execute("PRAGMA foreign_keys = ON")
+
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_zone_has_the_real_zone_sizes(demo_zone):
+    assert Enterprise.objects.count() == 806
+    assert Project.objects.count() == 218
+    assert Category.objects.count() == 7
+    assert TaskForce.objects.filter(is_standing=True).count() >= 5
+    # Every key enterprise and every project has a concierge
+    assert not Enterprise.objects.filter(concierge=None).exists()
+    assert not Project.objects.filter(concierge=None).exists()
+
+
+def test_every_generated_credit_code_is_valid(demo_zone):
+    codes = list(Enterprise.objects.values_list("uscc", "uscc_checksum_ok"))
+    assert all(parse_uscc(code).checksum_ok and ok for code, ok in codes)
+    assert len({code for code, _ in codes}) == 806
+
+
+def test_history_has_about_1500_closed_cases_in_all_seven_categories(demo_zone):
+    closed = Case.objects.filter(status=Case.Status.CLOSED)
+    assert closed.count() == 1500
+    per_category = dict(closed.values_list("category__code").annotate(n=Count("id")))
+    assert len(per_category) == 7 and min(per_category.values()) > 50
+    # Over about two years, with ratings from both the enterprise and callbacks
+    span = closed.order_by("submitted_at").last().submitted_at - closed.order_by("submitted_at").first().submitted_at
+    assert span.days > 600
+    sources = set(Feedback.objects.values_list("source", flat=True))
+    assert sources == {Feedback.Source.ENTERPRISE, Feedback.Source.CALLBACK}
+
+
+def test_open_cases_exist_at_every_stage(demo_zone):
+    statuses = set(Case.objects.values_list("status", flat=True))
+    assert statuses == set(Case.Status.values)
+    task_statuses = set(Task.objects.values_list("status", flat=True))
+    assert {Task.Status.PENDING, Task.Status.IN_PROGRESS, Task.Status.DONE, Task.Status.RETURNED} <= task_statuses
+    assert CaseEvent.objects.filter(kind=CaseEvent.Kind.EXTENSION_REQUESTED).exists()
+    assert Case.objects.filter(status=Case.Status.IN_PROGRESS, events__kind=CaseEvent.Kind.REOPENED).exists()
+
+
+def test_generated_history_keeps_every_invariant_the_services_keep(demo_zone):
+    assert audit.violations() == []
+
+
+def test_case_numbers_are_unique_and_follow_the_yearly_sequence(demo_zone):
+    numbers = list(Case.objects.values_list("number", flat=True))
+    assert len(set(numbers)) == len(numbers)
+    assert all(n.startswith("GX-20") and len(n) == len("GX-2026-000123") for n in numbers)
+
+
+def test_seeding_twice_changes_nothing(demo_zone):
+    before = (User.objects.count(), Case.objects.count(), CaseEvent.objects.count(), Enterprise.objects.count())
+    call_command("seed", "--demo", stdout=open("/dev/null", "w"))
+    after = (User.objects.count(), Case.objects.count(), CaseEvent.objects.count(), Enterprise.objects.count())
+    assert after == before
+
+
+def test_the_audit_catches_a_timeline_that_skips_a_step(demo_zone):
+    # Given a closed case whose timeline is replayed without its acceptance
+    case = Case.objects.filter(status=Case.Status.CLOSED).first()
+    events = [e for e in case.events.all() if e.kind != CaseEvent.Kind.ACCEPTED]
+    # Then the audit names the illegal move
+    problems = audit.case_violations(case, events, list(case.tasks.all()), list(case.feedback.all()))
+    assert any("illegal" in p for p in problems)
+
+
+def test_seeding_again_keeps_limits_staff_edited(demo_zone):
+    # Given staff changed a category's working-day limit in the admin
+    Category.objects.filter(code="land").update(task_days=25)
+    # When the seed runs again (for example on a deploy)
+    load_reference_data()
+    # Then the edit stands
+    assert Category.objects.get(code="land").task_days == 25
