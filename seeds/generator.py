@@ -519,7 +519,11 @@ class ZoneGenerator:
         Enterprise.objects.bulk_create(enterprises, batch_size=500)
         through = Enterprise.tiers.through
         through.objects.bulk_create(
-            [through(enterprise_id=e.pk, tier_id=t.pk) for e, held in zip(enterprises, tier_links) for t in held],
+            [
+                through(enterprise_id=e.pk, tier_id=t.pk)
+                for e, held in zip(enterprises, tier_links, strict=True)
+                for t in held
+            ],
             batch_size=1000,
         )
         users = [
@@ -528,7 +532,7 @@ class ZoneGenerator:
         ]
         User.objects.bulk_create(users, batch_size=500)
         self.enterprises = enterprises
-        self.enterprise_user = {e.pk: u for e, u in zip(enterprises, users)}
+        self.enterprise_user = {e.pk: u for e, u in zip(enterprises, users, strict=True)}
         self.counts.update(enterprises=len(enterprises), enterprise_users=len(users))
 
         projects = []

@@ -17,6 +17,12 @@ from tests.factories import (
 from tracker.models import Category, Department, Enterprise, TaskForce, User
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Real hashing costs ~0.2 s a user; tests check behaviour, not the hasher."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @dataclass
 class Zone:
     category: Category
@@ -46,9 +52,7 @@ def zone(db) -> Zone:
     concierge = UserFactory(username="concierge", full_name="张三", roles=[Role.CONCIERGE])
     backup = UserFactory(username="backup", full_name="李四", roles=[Role.CONCIERGE])
     other_concierge = UserFactory(username="other_concierge", full_name="王五", roles=[Role.CONCIERGE])
-    officer = UserFactory(
-        username="officer", full_name="赵六", department=department, roles=[Role.DEPARTMENT_OFFICER]
-    )
+    officer = UserFactory(username="officer", full_name="赵六", department=department, roles=[Role.DEPARTMENT_OFFICER])
     other_officer = UserFactory(
         username="other_officer", full_name="孙七", department=other_department, roles=[Role.DEPARTMENT_OFFICER]
     )

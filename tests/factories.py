@@ -201,4 +201,3 @@ def make_case(
     case_services.confirm_case(actor=enterprise_user, case=case, rating=5, comment="感谢")
     assert status == Case.Status.CLOSED, status
     return Case.objects.get(pk=case.pk)
-

@@ -48,6 +48,9 @@ class ReadOnlyInline(admin.TabularInline):
     can_delete = False
     show_change_link = False
 
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -140,7 +143,6 @@ class FeedbackInline(ReadOnlyInline):
 class EventInline(ReadOnlyInline):
     model = CaseEvent
     fields = ["created_at", "sentence", "note"]
-    readonly_fields = ["sentence"]
     ordering = ["created_at", "id"]
     verbose_name_plural = _("时间线")
 
