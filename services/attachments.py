@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import zipfile
 
 import puremagic
 from django.conf import settings
@@ -10,10 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from services.errors import IllegalTransition, InvalidInput, NotPermitted
+from services.errors import InvalidInput, NotPermitted
 from services.locking import lock_case
 from services.permissions import can_act_for_enterprise, can_handle_case
-from services.states import OPEN_CASE_STATES, record_event
+from services.states import record_event, require_case_step
 from tracker.models import Attachment, Case, CaseEvent, User
 
 ALLOWED_TYPES = {
@@ -32,11 +33,27 @@ ALLOWED_TYPES = {
 }
 # Office formats share a container; the content proves the container, the name tells which member it is.
 _FAMILIES = [{".doc", ".xls", ".ppt"}, {".docx", ".xlsx", ".pptx"}, {".jpg", ".jpeg"}]
+# An Office Open XML file is a ZIP holding [Content_Types].xml and its application's folder.
+_OOXML_FOLDERS = {".docx": "word/", ".xlsx": "xl/", ".pptx": "ppt/"}
 _HEAD_BYTES = 8192
 
 
+def is_office_open_xml(upload: File, extension: str) -> bool:
+    """True when the ZIP really is the Office document its name says (not any archive renamed)."""
+    upload.seek(0)
+    try:
+        with zipfile.ZipFile(upload) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False
+    finally:
+        upload.seek(0)
+    folder = _OOXML_FOLDERS[extension]
+    return "[Content_Types].xml" in names and any(name.startswith(folder) for name in names)
+
+
 def detect_content_type(head: bytes, filename: str) -> str | None:
-    """The MIME type of an allowed file whose content matches its name, else None."""
+    """The MIME type of an allowed file whose first bytes match its name, else None."""
     extension = os.path.splitext(filename or "")[1].lower()
     if extension not in ALLOWED_TYPES or not head:
         return None
@@ -62,12 +79,7 @@ def add_attachment(*, actor: User, case: Case | int, upload: File, name: str | N
         case = lock_case(actor, case)
         if not (can_act_for_enterprise(actor, case) or can_handle_case(actor, case)):
             raise NotPermitted(_("您无权为此诉求上传附件"))
-        if case.status not in OPEN_CASE_STATES | {Case.Status.RESOLVED}:
-            raise IllegalTransition(
-                _("诉求已“%(status)s”，不能再上传附件") % {"status": case.get_status_display()},
-                current=case.status,
-                allowed=[],
-            )
+        require_case_step(case, "add_info")
         size = upload.size or 0
         limit = settings.ATTACHMENT_MAX_BYTES
         if size <= 0:
@@ -84,6 +96,9 @@ def add_attachment(*, actor: User, case: Case | int, upload: File, name: str | N
         upload.seek(0)
         head = upload.read(_HEAD_BYTES)
         content_type = detect_content_type(head, name)
+        extension = os.path.splitext(name)[1].lower()
+        if content_type and extension in _OOXML_FOLDERS and not is_office_open_xml(upload, extension):
+            content_type = None
         if content_type is None:
             raise InvalidInput.field(
                 "file",

@@ -15,11 +15,12 @@ from services.locking import lock_case
 from services.permissions import can_act_for_enterprise, can_handle_case, can_reassign, can_submit_for
 from services.roles import Role, has_role
 from services.states import (
-    OPEN_CASE_STATES,
     OPEN_TASK_STATES,
     apply_transition,
+    case_actions_allowed,
     check_version,
     record_event,
+    require_case_step,
 )
 from services.validation import FieldErrors, require_text
 from tracker.models import (
@@ -61,6 +62,29 @@ def _allowed_channels(actor: User) -> tuple[set[str], str | None]:
     return {C.VISIT, C.HOTLINE, C.API}, None
 
 
+def check_case_fields(
+    errors: FieldErrors,
+    *,
+    enterprise: Enterprise,
+    category: Category | None,
+    title,
+    description,
+    urgency,
+    project: Project | None,
+    prefix: str = "",
+) -> tuple[str, str, str]:
+    """Check what the enterprise wrote about an issue, recording errors under `prefix`; returns the cleaned
+    (title, description, urgency)."""
+    title = errors.text(f"{prefix}title", title, max_length=200)
+    description = errors.text(f"{prefix}description", description, max_length=10000)
+    urgency = errors.choice(f"{prefix}urgency", urgency, Case.Urgency, default=Case.Urgency.NORMAL)
+    if category is None or not category.is_active:
+        errors.add(f"{prefix}category", _("请选择有效的诉求类别"))
+    if project is not None and project.enterprise_id != enterprise.pk:
+        errors.add(f"{prefix}project", _("该项目不属于此企业"))
+    return title, description, urgency
+
+
 def submit_case(
     *,
     actor: User,
@@ -77,12 +101,18 @@ def submit_case(
 
     An enterprise user submits for its own enterprise; staff and integrations on an enterprise's behalf.
     """
-    if enterprise is None or not can_submit_for(actor, enterprise):
+    if enterprise is None or not can_submit_for(actor, enterprise, project):
         raise NotFound(_("企业不存在或无权为其提交诉求"))
     errors = FieldErrors()
-    title = errors.text("title", title, max_length=200)
-    description = errors.text("description", description, max_length=10000)
-    urgency = errors.choice("urgency", urgency, Case.Urgency, default=Case.Urgency.NORMAL)
+    title, description, urgency = check_case_fields(
+        errors,
+        enterprise=enterprise,
+        category=category,
+        title=title,
+        description=description,
+        urgency=urgency,
+        project=project,
+    )
     allowed, default_channel = _allowed_channels(actor)
     channel = channel or (Case.Channel.VISIT if visit else default_channel)
     if channel is None:
@@ -93,10 +123,6 @@ def submit_case(
             _("不能通过“%(channel)s”提交，可选：%(allowed)s")
             % {"channel": channel, "allowed": ", ".join(sorted(allowed))},
         )
-    if category is None or not category.is_active:
-        errors.add("category", _("请选择有效的诉求类别"))
-    if project is not None and project.enterprise_id != enterprise.pk:
-        errors.add("project", _("该项目不属于此企业"))
     if channel == Case.Channel.VISIT and (visit is None or visit.enterprise_id != enterprise.pk):
         errors.add("visit", _("走访发现的诉求须关联对该企业的走访记录"))
     errors.raise_if_any()
@@ -183,13 +209,8 @@ def add_case_info(*, actor: User, case: Case | int, note: str) -> Case:
     with transaction.atomic():
         case = lock_case(actor, case)
         _require(can_act_for_enterprise(actor, case) or can_handle_case(actor, case))
+        require_case_step(case, "add_info")
         note = require_text("note", note, max_length=5000)
-        if case.status not in OPEN_CASE_STATES:
-            raise IllegalTransition(
-                _("诉求已“%(status)s”，不能再补充材料") % {"status": case.get_status_display()},
-                current=case.status,
-                allowed=[],
-            )
         record_event(case=case, kind=Kind.INFO_ADDED, actor=actor, note=note)
     return case
 
@@ -207,7 +228,7 @@ def resolve_case(*, actor: User, case: Case | int, answer: str, expected_version
                 _("还有%(count)d个事项未办结（%(titles)s），不能办结答复")
                 % {"count": len(open_tasks), "titles": "、".join(open_tasks[:5])},
                 current=case.status,
-                allowed=["decompose"],
+                allowed=[a for a in case_actions_allowed(case.status) if a != "resolve"],
             )
         now = timezone.now()
         verdict_due = calendar.add_working_days(timezone.localdate(now), case.category.verdict_days)
@@ -224,9 +245,12 @@ def resolve_case(*, actor: User, case: Case | int, answer: str, expected_version
 
 
 def _parse_rating(errors: FieldErrors, rating) -> int | None:
-    try:
-        value = int(rating)
-    except (TypeError, ValueError):
+    """1-5 as an integer or a string of digits; anything else (4.7, True, "五") is refused."""
+    if isinstance(rating, int) and not isinstance(rating, bool):
+        value = rating
+    elif isinstance(rating, str) and rating.strip().isdigit():
+        value = int(rating.strip())
+    else:
         value = None
     if value not in Feedback.Rating.values:
         labels = "，".join(f"{r.value}={r.label}" for r in Feedback.Rating)
@@ -346,14 +370,9 @@ def reassign_concierge(*, actor: User, case: Case | int, concierge: User, note: 
     with transaction.atomic():
         case = lock_case(actor, case)
         _require(can_reassign(actor))
+        require_case_step(case, "reassign")
         if concierge is None or concierge.enterprise_id or not concierge.is_active:
             raise InvalidInput.field("concierge", _("请选择在职的工作人员"))
-        if case.status not in OPEN_CASE_STATES | {Case.Status.RESOLVED}:
-            raise IllegalTransition(
-                _("诉求已“%(status)s”，不能变更服务专员") % {"status": case.get_status_display()},
-                current=case.status,
-                allowed=[],
-            )
         previous = case.concierge
         case.concierge = concierge
         case.save(update_fields=["concierge"])

@@ -12,10 +12,12 @@ class ServiceError(Exception):
     http_status = 500
 
     def __init__(self, message: str, *, fields: Mapping[str, str | list[str]] | None = None):
+        message = str(message)
         super().__init__(message)
         self.message = message
         self.fields: dict[str, list[str]] = {
-            name: [errors] if isinstance(errors, str) else list(errors) for name, errors in (fields or {}).items()
+            name: [str(e) for e in errors] if isinstance(errors, list | tuple) else [str(errors)]
+            for name, errors in (fields or {}).items()
         }
 
     def as_dict(self) -> dict:

@@ -26,10 +26,17 @@ def can_act_for_enterprise(user: User, case: Case) -> bool:
     return bool(user.enterprise_id) and user.enterprise_id == case.enterprise_id
 
 
-def can_submit_for(user: User, enterprise: Enterprise) -> bool:
+def can_submit_for(user: User, enterprise: Enterprise, project: Project | None = None) -> bool:
+    """An enterprise user for its own enterprise; staff for a linked enterprise or project; leaders and
+    integrations for any."""
     if user.enterprise_id:
         return user.enterprise_id == enterprise.pk
-    return is_zone_wide(user) or has_role(user, Role.INTEGRATION) or is_linked_concierge(user, enterprise)
+    return (
+        is_zone_wide(user)
+        or has_role(user, Role.INTEGRATION)
+        or is_linked_concierge(user, enterprise)
+        or (project is not None and project.enterprise_id == enterprise.pk and is_linked_concierge(user, project))
+    )
 
 
 def can_work_task(user: User, task: Task) -> bool:
@@ -40,12 +47,13 @@ def can_work_task(user: User, task: Task) -> bool:
         return False
     if task.assignee_id == user.pk:
         return True
-    unit_departments = {task.department_id}
-    if task.task_force_id:
-        unit_departments.add(task.task_force.lead_department_id)
-        if task.task_force.lead_id == user.pk or task.task_force.members.filter(pk=user.pk).exists():
+    task_force = task.task_force
+    if user.department_id is not None:
+        if user.department_id in (task.department_id, task_force and task_force.lead_department_id):
             return True
-    return user.department_id is not None and user.department_id in unit_departments
+        if task_force and task_force.assisting_departments.filter(pk=user.department_id).exists():
+            return True
+    return bool(task_force) and (task_force.lead_id == user.pk or task_force.members.filter(pk=user.pk).exists())
 
 
 def can_decide_extension(user: User) -> bool:

@@ -16,6 +16,7 @@ def _task_unit_q(user: User, prefix: str = "") -> Q:
     if user.department_id:
         q |= Q(**{f"{prefix}department_id": user.department_id})
         q |= Q(**{f"{prefix}task_force__lead_department_id": user.department_id})
+        q |= Q(**{f"{prefix}task_force__assisting_departments": user.department_id})
     return q
 
 
@@ -48,7 +49,9 @@ def cases_visible_to(user: User) -> QuerySet[Case]:
 
 def tasks_visible_to(user: User) -> QuerySet[Task]:
     """Tasks `user` may see: those of visible cases, and those given to them or their unit."""
-    tasks = Task.objects.select_related("case", "task_force", "department", "assignee")
+    tasks = Task.objects.select_related(
+        "case", "case__enterprise", "case__category", "task_force", "department", "assignee"
+    )
     if not user or not user.is_authenticated or not user.is_active:
         return tasks.none()
     if user.enterprise_id:

@@ -45,6 +45,13 @@ CASE_MOVES: dict[str, Move] = {
     "callback_reopen": _move({CS.RESOLVED}, CS.IN_PROGRESS, Kind.CALLBACK_REOPENED),
 }
 
+# Steps that keep the case in its state, and the states that allow them.
+CASE_STEPS_IN_PLACE: dict[str, frozenset[str]] = {
+    "decompose": frozenset({CS.IN_PROGRESS}),  # more tasks for work under way (after a reopen, say)
+    "add_info": OPEN_CASE_STATES | {CS.RESOLVED},
+    "reassign": OPEN_CASE_STATES | {CS.RESOLVED},
+}
+
 OPEN_TASK_STATES = frozenset({TS.PENDING, TS.IN_PROGRESS, TS.RETURNED})
 
 TASK_MOVES: dict[str, Move] = {
@@ -62,11 +69,24 @@ TRANSITION_EVENT_KINDS = {move.event for move in (*CASE_MOVES.values(), *TASK_MO
 
 def case_actions_allowed(status: str) -> list[str]:
     """The case actions the state machine allows from `status` (before any permission check)."""
-    return [action for action, move in CASE_MOVES.items() if status in move.sources]
+    moves = [action for action, move in CASE_MOVES.items() if status in move.sources]
+    in_place = [action for action, states in CASE_STEPS_IN_PLACE.items() if status in states]
+    return list(dict.fromkeys(moves + in_place))
 
 
 def task_actions_allowed(status: str) -> list[str]:
     return [action for action, move in TASK_MOVES.items() if status in move.sources]
+
+
+def require_case_step(case: Case, action: str) -> None:
+    """Refuse with IllegalTransition unless the case's state allows `action`."""
+    allowed = case_actions_allowed(case.status)
+    if action not in allowed:
+        raise IllegalTransition(
+            _("诉求“%(status)s”时不能执行此操作") % {"status": case.get_status_display()},
+            current=case.status,
+            allowed=allowed,
+        )
 
 
 def check_version(obj: Case | Task, expected_version: int | None) -> None:

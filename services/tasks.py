@@ -15,7 +15,14 @@ from services import calendar
 from services.errors import Conflict, IllegalTransition, NotFound, NotPermitted
 from services.locking import lock_case, lock_task
 from services.permissions import can_decide_extension, can_handle_case, can_work_task
-from services.states import apply_transition, check_version, record_event
+from services.states import (
+    apply_transition,
+    case_actions_allowed,
+    check_version,
+    record_event,
+    require_case_step,
+    task_actions_allowed,
+)
 from services.validation import FieldErrors, require_text
 from tracker.models import Case, CaseEvent, Department, Extension, Task, TaskForce, User
 
@@ -89,12 +96,7 @@ def decompose_case(
         if not can_handle_case(actor, case):
             raise NotPermitted(_("您无权分解此诉求"))
         check_version(case, expected_version)
-        if case.status not in (Case.Status.ACCEPTED, Case.Status.IN_PROGRESS):
-            raise IllegalTransition(
-                _("诉求“%(status)s”时不能交办事项") % {"status": case.get_status_display()},
-                current=case.status,
-                allowed=["accept"] if case.status == Case.Status.SUBMITTED else [],
-            )
+        require_case_step(case, "decompose")
         today = timezone.localdate()
         errors = FieldErrors()
         if not tasks:
@@ -157,7 +159,7 @@ def _require_case_in_progress(task: Task) -> None:
         raise IllegalTransition(
             _("诉求“%(status)s”时不能调整事项") % {"status": task.case.get_status_display()},
             current=task.case.status,
-            allowed=[],
+            allowed=case_actions_allowed(task.case.status),
         )
 
 
@@ -309,14 +311,15 @@ def request_extension(*, actor: User, task: Task | int, requested_due_on: date, 
             raise IllegalTransition(
                 _("事项“%(status)s”时不能申请延期") % {"status": task.get_status_display()},
                 current=task.status,
-                allowed=[],
+                allowed=task_actions_allowed(task.status),
             )
         errors = FieldErrors()
         reason = errors.text("reason", reason, max_length=2000)
+        earliest = max(task.due_on, timezone.localdate())
         if not isinstance(requested_due_on, date):
             errors.add("requested_due_on", _("应为日期"))
-        elif requested_due_on <= task.due_on:
-            errors.add("requested_due_on", _("应晚于当前期限 %(due)s") % {"due": task.due_on.isoformat()})
+        elif requested_due_on <= earliest:
+            errors.add("requested_due_on", _("应晚于 %(date)s") % {"date": earliest.isoformat()})
         errors.raise_if_any()
         if task.extensions.filter(status=Extension.Status.PENDING).exists():
             raise Conflict(_("该事项已有待审批的延期申请"))
@@ -363,8 +366,20 @@ def _decide_extension(*, actor: User, extension: Extension | int, approve: bool,
                 current=extension.status,
                 allowed=[],
             )
+        if approve and task.status not in (Task.Status.PENDING, Task.Status.IN_PROGRESS):
+            raise IllegalTransition(
+                _("事项已“%(status)s”，不能批准延期，请驳回该申请") % {"status": task.get_status_display()},
+                current=task.status,
+                allowed=["reject"],
+            )
         errors = FieldErrors()
         note = errors.text("note", note, required=not approve, max_length=2000)
+        if approve and extension.requested_due_on <= task.due_on:
+            errors.add(
+                "requested_due_on",
+                _("申请的日期 %(requested)s 已不晚于当前期限 %(due)s，请驳回该申请")
+                % {"requested": extension.requested_due_on.isoformat(), "due": task.due_on.isoformat()},
+            )
         errors.raise_if_any()
         now = timezone.now()
         extension.status = Extension.Status.APPROVED if approve else Extension.Status.REJECTED

@@ -7,10 +7,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from services.cases import submit_case
-from services.errors import InvalidInput, NotPermitted
+from services.cases import check_case_fields, submit_case
+from services.errors import NotFound, NotPermitted
 from services.permissions import is_linked_concierge
 from services.roles import is_zone_wide
+from services.selectors import enterprises_visible_to
 from services.validation import FieldErrors
 from tracker.models import Case, Category, Enterprise, Project, User, Visit
 
@@ -36,9 +37,12 @@ def record_visit(
     project: Project | None = None,
     problems: list[ProblemSpec] | None = None,
 ) -> tuple[Visit, list[Case]]:
-    """Record a visit to a linked enterprise and submit each problem found as a case (channel `visit`)."""
-    if not (is_zone_wide(actor) or is_linked_concierge(actor, enterprise)):
-        raise NotPermitted(_("只能登记对挂钩企业的走访"))
+    """Record a visit to a linked enterprise (or a linked project of it) and submit each problem found as a
+    case with channel `visit`. Every field of every problem is checked before anything is written."""
+    if enterprise is None or not enterprises_visible_to(actor).filter(pk=enterprise.pk).exists():
+        raise NotFound(_("企业不存在或无权查看"))
+    if not (is_zone_wide(actor) or is_linked_concierge(actor, enterprise) or is_linked_concierge(actor, project)):
+        raise NotPermitted(_("只能登记对挂钩企业或挂钩项目的走访"))
     errors = FieldErrors()
     if not isinstance(visited_on, date):
         errors.add("visited_on", _("应为日期"))
@@ -48,6 +52,17 @@ def record_visit(
     notes = errors.text("notes", notes, required=False, max_length=10000)
     if project is not None and project.enterprise_id != enterprise.pk:
         errors.add("project", _("该项目不属于此企业"))
+    for i, problem in enumerate(problems or []):
+        check_case_fields(
+            errors,
+            enterprise=enterprise,
+            category=problem.category,
+            title=problem.title,
+            description=problem.description,
+            urgency=problem.urgency,
+            project=problem.project or project,
+            prefix=f"problems[{i}].",
+        )
     errors.raise_if_any()
     with transaction.atomic():
         visit = Visit.objects.create(
@@ -58,25 +73,18 @@ def record_visit(
             people_met=people_met,
             notes=notes,
         )
-        cases = []
-        for i, problem in enumerate(problems or []):
-            try:
-                cases.append(
-                    submit_case(
-                        actor=actor,
-                        enterprise=enterprise,
-                        category=problem.category,
-                        title=problem.title,
-                        description=problem.description,
-                        urgency=problem.urgency,
-                        project=problem.project or project,
-                        channel=Case.Channel.VISIT,
-                        visit=visit,
-                    )
-                )
-            except InvalidInput as error:
-                raise InvalidInput(
-                    error.message,
-                    fields={f"problems[{i}].{name}": msgs for name, msgs in error.fields.items()},
-                ) from None
+        cases = [
+            submit_case(
+                actor=actor,
+                enterprise=enterprise,
+                category=problem.category,
+                title=problem.title,
+                description=problem.description,
+                urgency=problem.urgency,
+                project=problem.project or project,
+                channel=Case.Channel.VISIT,
+                visit=visit,
+            )
+            for problem in problems or []
+        ]
     return visit, cases

@@ -2,7 +2,7 @@
 
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from services.errors import Conflict, InvalidInput, NotPermitted
@@ -44,6 +44,16 @@ def register_enterprise(
     _require_admin(actor)
     errors = FieldErrors()
     name = errors.text("name", name, max_length=200)
+    texts = {
+        field: errors.text(field, value, required=False, max_length=200)
+        for field, value in (
+            ("park", park),
+            ("address", address),
+            ("contact_name", contact_name),
+            ("contact_phone", contact_phone),
+            ("contact_email", contact_email),
+        )
+    }
     code = None
     try:
         code = parse_uscc(uscc)
@@ -51,7 +61,9 @@ def register_enterprise(
         for message in error.fields["uscc"]:
             errors.add("uscc", message)
     if industry not in Industry.values:
-        errors.add("industry", _("请选择产业领域：%(valid)s") % {"valid": ", ".join(Industry.labels)})
+        errors.add(
+            "industry", _("请选择产业领域：%(valid)s") % {"valid": ", ".join(str(label) for label in Industry.labels)}
+        )
     for field, user in (
         ("concierge", concierge),
         ("backup_concierge", backup_concierge),
@@ -61,26 +73,26 @@ def register_enterprise(
     if concierge and backup_concierge and concierge.pk == backup_concierge.pk:
         errors.add("backup_concierge", _("备岗专员不能与服务专员相同"))
     errors.raise_if_any()
-    with transaction.atomic():
-        if Enterprise.objects.filter(uscc=code.code).exists():
-            raise Conflict(_("统一社会信用代码 %(code)s 已登记") % {"code": code.code}, fields={"uscc": _("已登记")})
-        enterprise = Enterprise.objects.create(
-            name=name,
-            uscc=code.code,
-            uscc_checksum_ok=code.checksum_ok,
-            industry=industry,
-            is_key=is_key,
-            park=park.strip(),
-            address=address.strip(),
-            contact_name=contact_name.strip(),
-            contact_phone=contact_phone.strip(),
-            contact_email=contact_email.strip(),
-            concierge=concierge,
-            backup_concierge=backup_concierge,
-            linked_leader=linked_leader,
-        )
-        if tiers:
-            enterprise.tiers.set(tiers)
+    duplicate = Conflict(_("统一社会信用代码 %(code)s 已登记") % {"code": code.code}, fields={"uscc": _("已登记")})
+    if Enterprise.objects.filter(uscc=code.code).exists():
+        raise duplicate
+    try:
+        with transaction.atomic():
+            enterprise = Enterprise.objects.create(
+                name=name,
+                uscc=code.code,
+                uscc_checksum_ok=code.checksum_ok,
+                industry=industry,
+                is_key=is_key,
+                concierge=concierge,
+                backup_concierge=backup_concierge,
+                linked_leader=linked_leader,
+                **texts,
+            )
+            if tiers:
+                enterprise.tiers.set(tiers)
+    except IntegrityError:  # registered by someone else a moment ago
+        raise duplicate from None
     return enterprise
 
 

@@ -1,9 +1,27 @@
 """Where case attachments are kept: outside the public media root, never served by URL."""
 
+import os
+
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 
 
-def private_storage() -> FileSystemStorage:
-    # base_url=None: a file has no public address; the portal and API stream it after a visibility check.
-    return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+class PrivateStorage(FileSystemStorage):
+    """Files under PRIVATE_MEDIA_ROOT, read when used (so a changed setting takes effect), with no URL:
+    the portal and API stream a file only after checking that the asker may see its case."""
+
+    @property
+    def base_location(self):
+        return str(settings.PRIVATE_MEDIA_ROOT)
+
+    @property
+    def location(self):
+        return os.path.abspath(self.base_location)
+
+    @property
+    def base_url(self):
+        return None
+
+
+def private_storage() -> PrivateStorage:
+    return PrivateStorage()

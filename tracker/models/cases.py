@@ -322,6 +322,7 @@ class CaseEvent(models.Model):
     objects = CaseEventQuerySet.as_manager()
 
     class Meta:
+        base_manager_name = "objects"  # so no internal path (related managers included) can update or delete
         ordering = ["created_at", "id"]
         verbose_name = _("诉求事件")
         verbose_name_plural = _("诉求事件")
@@ -331,8 +332,9 @@ class CaseEvent(models.Model):
         return f"{self.case_id} {self.kind}"
 
     def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
+        if self.pk is not None or not self._state.adding:
             raise TypeError("case events are append-only")
+        kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
