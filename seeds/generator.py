@@ -23,7 +23,7 @@ from seeds import texts
 from services.calendar import WorkingCalendar
 from services.cases import reserve_case_numbers
 from services.roles import Role
-from services.states import CASE_MOVES, OPEN_TASK_STATES, TASK_MOVES
+from services.states import OPEN_TASK_STATES, VERDICT_ACTIONS, legal_move
 from services.tasks import unit_name
 from services.uscc import generate_uscc
 from tracker.models import (
@@ -142,9 +142,7 @@ class CaseWalk:
         self.case.updated_at = max(self.case.updated_at, at)
 
     def move(self, obj, action, at, actor, *, note="", data=None, changes=None):
-        moves = CASE_MOVES if isinstance(obj, Case) else TASK_MOVES
-        step = moves[action]
-        assert obj.status in step.sources, f"generator bug: {action} from {obj.status}"
+        step = legal_move(obj, action)  # an IllegalTransition here is a generator bug
         from_status = obj.status
         obj.status = step.target
         for name, value in (changes or {}).items():
@@ -349,12 +347,7 @@ class CaseWalk:
             if source == Feedback.Source.CALLBACK
             else self.gen.enterprise_user[self.case.enterprise_id]
         )
-        action = {
-            (Feedback.Source.ENTERPRISE, Feedback.Verdict.CONFIRM): "confirm",
-            (Feedback.Source.ENTERPRISE, Feedback.Verdict.REOPEN): "reopen",
-            (Feedback.Source.CALLBACK, Feedback.Verdict.CONFIRM): "callback_confirm",
-            (Feedback.Source.CALLBACK, Feedback.Verdict.REOPEN): "callback_reopen",
-        }[(source, verdict)]
+        action = VERDICT_ACTIONS[(source, verdict)]
         closing = verdict == Feedback.Verdict.CONFIRM
         changes = {"closed_at": at} if closing else {"verdict_due_on": None, "resolved_at": None}
         self.move(

@@ -6,17 +6,14 @@ rules (tests/seeds), so generated history is exactly what the services would hav
 
 from collections.abc import Iterable
 
-from services.states import CASE_MOVES, OPEN_TASK_STATES, TASK_MOVES
+from services.states import CASE_MOVES, OPEN_TASK_STATES, TASK_MOVES, VERDICT_ACTIONS
 from tracker.models import Case, CaseEvent, Feedback, Task
 
 Kind = CaseEvent.Kind
 _CASE_MOVE_BY_EVENT = {move.event: move for move in CASE_MOVES.values()}
 _TASK_MOVE_BY_EVENT = {move.event: move for move in TASK_MOVES.values()}
 _VERDICT_EVENTS = {
-    Kind.CONFIRMED: (Feedback.Source.ENTERPRISE, Feedback.Verdict.CONFIRM),
-    Kind.REOPENED: (Feedback.Source.ENTERPRISE, Feedback.Verdict.REOPEN),
-    Kind.CALLBACK_CONFIRMED: (Feedback.Source.CALLBACK, Feedback.Verdict.CONFIRM),
-    Kind.CALLBACK_REOPENED: (Feedback.Source.CALLBACK, Feedback.Verdict.REOPEN),
+    CASE_MOVES[action].event: source_and_verdict for source_and_verdict, action in VERDICT_ACTIONS.items()
 }
 
 

@@ -16,6 +16,7 @@ from services.permissions import can_act_for_enterprise, can_handle_case, can_re
 from services.roles import Role, has_role
 from services.states import (
     OPEN_TASK_STATES,
+    VERDICT_ACTIONS,
     apply_transition,
     case_actions_allowed,
     check_version,
@@ -262,7 +263,8 @@ def _parse_rating(errors: FieldErrors, rating) -> int | None:
 def _record_verdict(
     *,
     actor: User,
-    case: Case,
+    case: Case | int,
+    may_record,
     verdict: str,
     rating,
     comment: str,
@@ -270,74 +272,74 @@ def _record_verdict(
     expected_version: int | None,
     reason_field: str = "reason",
 ) -> Feedback:
-    errors = FieldErrors()
-    if verdict == Feedback.Verdict.CONFIRM:
-        rating = _parse_rating(errors, rating)
-        comment = errors.text("comment", comment, required=False, max_length=2000)
-    elif verdict == Feedback.Verdict.REOPEN:
-        rating = _parse_rating(errors, rating) if rating not in (None, "") else None
-        comment = errors.text(reason_field, comment, max_length=2000)
-    else:
-        errors.add("verdict", _("验收结论应为 confirm（确认办结）或 reopen（退回重办）"))
-    check_version(case, expected_version)
-    errors.raise_if_any()
+    """Lock the case, check who records the verdict and what it says, move the case, and keep the verdict."""
+    with transaction.atomic():
+        case = lock_case(actor, case)
+        _require(may_record(actor, case))
+        errors = FieldErrors()
+        if verdict == Feedback.Verdict.CONFIRM:
+            rating = _parse_rating(errors, rating)
+            comment = errors.text("comment", comment, required=False, max_length=2000)
+        elif verdict == Feedback.Verdict.REOPEN:
+            rating = _parse_rating(errors, rating) if rating not in (None, "") else None
+            comment = errors.text(reason_field, comment, max_length=2000)
+        else:
+            errors.add("verdict", _("验收结论应为 confirm（确认办结）或 reopen（退回重办）"))
+        check_version(case, expected_version)
+        errors.raise_if_any()
 
-    now = timezone.now()
-    action = {
-        (Feedback.Source.ENTERPRISE, Feedback.Verdict.CONFIRM): "confirm",
-        (Feedback.Source.ENTERPRISE, Feedback.Verdict.REOPEN): "reopen",
-        (Feedback.Source.CALLBACK, Feedback.Verdict.CONFIRM): "callback_confirm",
-        (Feedback.Source.CALLBACK, Feedback.Verdict.REOPEN): "callback_reopen",
-    }[(source, verdict)]
-    closing = verdict == Feedback.Verdict.CONFIRM
-    changes = {"closed_at": now} if closing else {"verdict_due_on": None, "resolved_at": None}
-    event_data = {"verdict": verdict, "rating": rating, "source": source}
-    apply_transition(case, action, actor=actor, note=comment, data=event_data, changes=changes, at=now)
-    return Feedback.objects.create(
-        case=case,
-        verdict=verdict,
-        rating=rating,
-        comment=comment,
-        source=source,
-        recorded_by=actor,
-        created_at=now,
-    )
+        now = timezone.now()
+        closing = verdict == Feedback.Verdict.CONFIRM
+        apply_transition(
+            case,
+            VERDICT_ACTIONS[(source, verdict)],
+            actor=actor,
+            note=comment,
+            data={"verdict": verdict, "rating": rating, "source": source},
+            changes={"closed_at": now} if closing else {"verdict_due_on": None, "resolved_at": None},
+            at=now,
+        )
+        return Feedback.objects.create(
+            case=case,
+            verdict=verdict,
+            rating=rating,
+            comment=comment,
+            source=source,
+            recorded_by=actor,
+            created_at=now,
+        )
 
 
 def confirm_case(
     *, actor: User, case: Case | int, rating, comment: str = "", expected_version: int | None = None
 ) -> Feedback:
     """The enterprise accepts the result with a 5-level rating; the case closes."""
-    with transaction.atomic():
-        case = lock_case(actor, case)
-        _require(can_act_for_enterprise(actor, case))
-        return _record_verdict(
-            actor=actor,
-            case=case,
-            verdict=Feedback.Verdict.CONFIRM,
-            rating=rating,
-            comment=comment,
-            source=Feedback.Source.ENTERPRISE,
-            expected_version=expected_version,
-        )
+    return _record_verdict(
+        actor=actor,
+        case=case,
+        may_record=can_act_for_enterprise,
+        verdict=Feedback.Verdict.CONFIRM,
+        rating=rating,
+        comment=comment,
+        source=Feedback.Source.ENTERPRISE,
+        expected_version=expected_version,
+    )
 
 
 def reopen_case(
     *, actor: User, case: Case | int, reason: str, rating=None, expected_version: int | None = None
 ) -> Feedback:
     """The enterprise rejects the result with a reason; the case goes back to work (重办)."""
-    with transaction.atomic():
-        case = lock_case(actor, case)
-        _require(can_act_for_enterprise(actor, case))
-        return _record_verdict(
-            actor=actor,
-            case=case,
-            verdict=Feedback.Verdict.REOPEN,
-            rating=rating,
-            comment=reason,
-            source=Feedback.Source.ENTERPRISE,
-            expected_version=expected_version,
-        )
+    return _record_verdict(
+        actor=actor,
+        case=case,
+        may_record=can_act_for_enterprise,
+        verdict=Feedback.Verdict.REOPEN,
+        rating=rating,
+        comment=reason,
+        source=Feedback.Source.ENTERPRISE,
+        expected_version=expected_version,
+    )
 
 
 def record_callback(
@@ -350,19 +352,17 @@ def record_callback(
     expected_version: int | None = None,
 ) -> Feedback:
     """Staff record the enterprise's verdict given by phone (回访): confirm with a rating, or reopen with a reason."""
-    with transaction.atomic():
-        case = lock_case(actor, case)
-        _require(can_handle_case(actor, case))
-        return _record_verdict(
-            actor=actor,
-            case=case,
-            verdict=verdict,
-            rating=rating,
-            comment=comment,
-            source=Feedback.Source.CALLBACK,
-            expected_version=expected_version,
-            reason_field="comment",
-        )
+    return _record_verdict(
+        actor=actor,
+        case=case,
+        may_record=can_handle_case,
+        verdict=verdict,
+        rating=rating,
+        comment=comment,
+        source=Feedback.Source.CALLBACK,
+        expected_version=expected_version,
+        reason_field="comment",
+    )
 
 
 def reassign_concierge(*, actor: User, case: Case | int, concierge: User, note: str = "") -> Case:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from services.errors import IllegalTransition, StaleVersion
-from tracker.models import Case, CaseEvent, Task, User
+from tracker.models import Case, CaseEvent, Feedback, Task, User
 
 CS = Case.Status
 TS = Task.Status
@@ -43,6 +43,14 @@ CASE_MOVES: dict[str, Move] = {
     "reopen": _move({CS.RESOLVED}, CS.IN_PROGRESS, Kind.REOPENED),
     "callback_confirm": _move({CS.RESOLVED}, CS.CLOSED, Kind.CALLBACK_CONFIRMED),
     "callback_reopen": _move({CS.RESOLVED}, CS.IN_PROGRESS, Kind.CALLBACK_REOPENED),
+}
+
+# A verdict on a resolved case, by who records it and what it says, is one of four case moves.
+VERDICT_ACTIONS: dict[tuple[str, str], str] = {
+    (Feedback.Source.ENTERPRISE, Feedback.Verdict.CONFIRM): "confirm",
+    (Feedback.Source.ENTERPRISE, Feedback.Verdict.REOPEN): "reopen",
+    (Feedback.Source.CALLBACK, Feedback.Verdict.CONFIRM): "callback_confirm",
+    (Feedback.Source.CALLBACK, Feedback.Verdict.REOPEN): "callback_reopen",
 }
 
 # Steps that keep the case in its state, and the states that allow them.
@@ -133,6 +141,19 @@ def record_event(
     return event
 
 
+def legal_move(obj: Case | Task, action: str) -> Move:
+    """The move `action` makes from the object's current state; IllegalTransition if there is none."""
+    move = (CASE_MOVES if isinstance(obj, Case) else TASK_MOVES)[action]
+    if obj.status not in move.sources:
+        allowed = case_actions_allowed(obj.status) if isinstance(obj, Case) else task_actions_allowed(obj.status)
+        raise IllegalTransition(
+            _("当前状态“%(status)s”下不能执行此操作") % {"status": obj.get_status_display()},
+            current=obj.status,
+            allowed=allowed,
+        )
+    return move
+
+
 def apply_transition(
     obj: Case | Task,
     action: str,
@@ -147,15 +168,7 @@ def apply_transition(
 
     This is the only place that writes `status`.
     """
-    moves = CASE_MOVES if isinstance(obj, Case) else TASK_MOVES
-    move = moves[action]
-    if obj.status not in move.sources:
-        allowed = case_actions_allowed(obj.status) if isinstance(obj, Case) else task_actions_allowed(obj.status)
-        raise IllegalTransition(
-            _("当前状态“%(status)s”下不能执行此操作") % {"status": obj.get_status_display()},
-            current=obj.status,
-            allowed=allowed,
-        )
+    move = legal_move(obj, action)
     at = at or timezone.now()
     from_status = obj.status
     fields = {"status": move.target, **(changes or {})}
