@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from services.selectors import cases_visible_to, enterprises_visible_to, projects_visible_to, tasks_visible_to
 from services.timeline import describe_event
 from tracker.models import (
     Attachment,
@@ -41,6 +42,19 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ScopedAdmin(ReadOnlyAdmin):
+    """Lists only what the signed-in person may see (services.selectors); anything else is "not found"."""
+
+    def visible(self, user):
+        """Rows of models hanging off a case: those of cases the user may see."""
+        return self.model.objects.filter(case__in=cases_visible_to(user).values("pk"))
+
+    def get_queryset(self, request):
+        queryset = self.visible(request.user)
+        ordering = self.get_ordering(request)
+        return queryset.order_by(*ordering) if ordering else queryset
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -115,19 +129,25 @@ class HolidayOverrideAdmin(admin.ModelAdmin):
 
 
 @admin.register(Enterprise)
-class EnterpriseAdmin(ReadOnlyAdmin):
+class EnterpriseAdmin(ScopedAdmin):
     list_display = ["name", "uscc", "uscc_checksum_ok", "industry", "park", "concierge", "linked_leader"]
     list_filter = ["industry", "is_key", "uscc_checksum_ok", "tiers"]
     list_select_related = ["concierge", "linked_leader"]
     search_fields = ["name", "uscc"]
 
+    def visible(self, user):
+        return enterprises_visible_to(user)
+
 
 @admin.register(Project)
-class ProjectAdmin(ReadOnlyAdmin):
+class ProjectAdmin(ScopedAdmin):
     list_display = ["name", "enterprise", "total_investment", "stage", "level", "concierge"]
     list_filter = ["stage", "level"]
     list_select_related = ["enterprise", "concierge"]
     search_fields = ["name", "enterprise__name"]
+
+    def visible(self, user):
+        return projects_visible_to(user)
 
 
 class TaskInline(ReadOnlyInline):
@@ -155,7 +175,7 @@ class EventInline(ReadOnlyInline):
 
 
 @admin.register(Case)
-class CaseAdmin(ReadOnlyAdmin):
+class CaseAdmin(ScopedAdmin):
     list_display = ["number", "title", "enterprise", "category", "status", "concierge", "submitted_at"]
     list_filter = ["status", "category", "channel", "urgency"]
     list_select_related = ["enterprise", "category", "concierge"]
@@ -163,17 +183,23 @@ class CaseAdmin(ReadOnlyAdmin):
     date_hierarchy = "submitted_at"
     inlines = [TaskInline, FeedbackInline, EventInline]
 
+    def visible(self, user):
+        return cases_visible_to(user)
+
 
 @admin.register(Task)
-class TaskAdmin(ReadOnlyAdmin):
+class TaskAdmin(ScopedAdmin):
     list_display = ["title", "case", "task_force", "department", "assignee", "due_on", "status"]
     list_filter = ["status", "department"]
     list_select_related = ["case", "task_force", "department", "assignee"]
     search_fields = ["title", "case__number"]
 
+    def visible(self, user):
+        return tasks_visible_to(user)
+
 
 @admin.register(CaseEvent)
-class CaseEventAdmin(ReadOnlyAdmin):
+class CaseEventAdmin(ScopedAdmin):
     list_display = ["created_at", "case", "kind", "actor", "from_status", "to_status"]
     list_filter = ["kind"]
     list_select_related = ["case", "actor"]
@@ -181,29 +207,35 @@ class CaseEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(ReadOnlyAdmin):
+class FeedbackAdmin(ScopedAdmin):
     list_display = ["case", "verdict", "rating", "source", "recorded_by", "created_at"]
     list_filter = ["verdict", "rating", "source"]
     list_select_related = ["case", "recorded_by"]
 
 
 @admin.register(Extension)
-class ExtensionAdmin(ReadOnlyAdmin):
+class ExtensionAdmin(ScopedAdmin):
     list_display = ["task", "previous_due_on", "requested_due_on", "status", "requested_by", "decided_by"]
     list_filter = ["status"]
     list_select_related = ["task", "requested_by", "decided_by"]
 
+    def visible(self, user):
+        return Extension.objects.filter(task__in=tasks_visible_to(user).values("pk"))
+
 
 @admin.register(Attachment)
-class AttachmentAdmin(ReadOnlyAdmin):
+class AttachmentAdmin(ScopedAdmin):
     list_display = ["original_name", "case", "content_type", "size", "uploaded_by", "created_at"]
     list_select_related = ["case", "uploaded_by"]
     exclude = ["file"]
 
 
 @admin.register(Visit)
-class VisitAdmin(ReadOnlyAdmin):
+class VisitAdmin(ScopedAdmin):
     list_display = ["enterprise", "visited_on", "concierge", "people_met"]
     list_select_related = ["enterprise", "concierge"]
     search_fields = ["enterprise__name"]
     date_hierarchy = "visited_on"
+
+    def visible(self, user):
+        return Visit.objects.filter(enterprise__in=enterprises_visible_to(user).values("pk"))

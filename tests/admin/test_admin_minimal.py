@@ -85,3 +85,30 @@ def test_case_list_keeps_a_constant_number_of_queries(superuser_client, zone, dj
     make(20)
     with django_assert_max_num_queries(12):
         assert superuser_client.get(url).status_code == 200
+
+
+def test_a_concierge_sees_only_linked_cases_and_cannot_open_another(client, zone):
+    # Given a case of the concierge's enterprise and one of another concierge's enterprise
+    kwargs = {"category": zone.category, "unit": zone.department, "worker": zone.officer}
+    mine = make_case(
+        status=Case.Status.ACCEPTED, enterprise_user=zone.enterprise_user, concierge=zone.concierge, **kwargs
+    )
+    theirs = make_case(
+        status=Case.Status.ACCEPTED,
+        enterprise_user=zone.other_enterprise_user,
+        concierge=zone.other_concierge,
+        title="另一家企业的诉求",
+        **kwargs,
+    )
+    client.force_login(zone.concierge)
+    # When the concierge opens the case list
+    page = client.get(reverse("admin:tracker_case_changelist")).content.decode()
+    # Then only their case is listed
+    assert mine.number in page and theirs.number not in page
+    # And the other case cannot be opened: the admin answers as for a case that does not exist
+    response = client.get(reverse("admin:tracker_case_change", args=[theirs.pk]), follow=True)
+    assert theirs.title not in response.content.decode()
+    assert response.redirect_chain and response.redirect_chain[-1][0] == reverse("admin:index")
+    # Nor its timeline
+    events = client.get(reverse("admin:tracker_caseevent_changelist")).content.decode()
+    assert theirs.number not in events and mine.number in events
