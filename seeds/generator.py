@@ -24,7 +24,7 @@ from services.calendar import WorkingCalendar
 from services.cases import reserve_case_numbers
 from services.roles import Role
 from services.states import OPEN_TASK_STATES, VERDICT_ACTIONS, legal_move
-from services.tasks import unit_name
+from services.tasks import extension_event_data, task_event_data, unit_name
 from services.uscc import generate_uscc
 from tracker.models import (
     Case,
@@ -52,7 +52,7 @@ CONCIERGES = 130
 LEADERS = 8
 OFFICERS_PER_DEPARTMENT = 3
 MEMBERS_PER_TASK_FORCE = 3
-# Open cases per stage: (status to stop at, how many, a label for the mix of their tasks).
+# Open cases per stage: (the stage to stop at, how many).
 OPEN_CASES = [
     ("submitted", 16),
     ("accepted", 10),
@@ -212,12 +212,7 @@ class CaseWalk:
                 self.case.concierge,
                 task=task,
                 to_status=Task.Status.PENDING,
-                data={
-                    "task": task.title,
-                    "unit": unit_name(task_force, department),
-                    "assignee": task.assignee.display_name if task.assignee else "",
-                    "due_on": task.due_on.isoformat(),
-                },
+                data=task_event_data(task),
             )
         return created
 
@@ -303,23 +298,13 @@ class CaseWalk:
             extension.requested_by,
             task=task,
             note=extension.reason,
-            data={
-                "task": task.title,
-                "extension": extension,  # replaced by its id once inserted
-                "due_on": task.due_on.isoformat(),
-                "requested_due_on": requested.isoformat(),
-            },
+            data=extension_event_data(task, extension, extension_ref=extension),  # the id once inserted
         )
         return extension
 
     def approve_extension(self, extension, at, leader):
         task = extension.task
-        data = {
-            "task": task.title,
-            "extension": extension,
-            "due_on": task.due_on.isoformat(),
-            "requested_due_on": extension.requested_due_on.isoformat(),
-        }
+        data = extension_event_data(task, extension, extension_ref=extension)
         extension.status = Extension.Status.APPROVED
         extension.decided_by = leader
         extension.decided_at = at
@@ -612,11 +597,7 @@ class ZoneGenerator:
                 units.append((self.task_forces[tf_name], None, verb))
             else:
                 units.append((None, self.departments[self.rng.choice(dept_codes)], verb))
-        return [(tf, dept, f"{verb}（{self._short(tf or dept)}）") for tf, dept, verb in units]
-
-    @staticmethod
-    def _short(unit) -> str:
-        return unit.name
+        return [(tf, dept, f"{verb}（{(tf or dept).name}）") for tf, dept, verb in units]
 
     def _work_tasks(self, walk: CaseWalk, tasks: list[Task], start_at: datetime, *, finish: bool) -> datetime:
         """Start (and, if `finish`, complete) each task; sometimes a unit returns one first. Returns the last time."""

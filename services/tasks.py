@@ -75,12 +75,24 @@ def _default_due(case: Case, today: date) -> calendar.DueDate:
     return calendar.add_working_days(today, case.category.task_days)
 
 
-def _task_data(task: Task) -> dict:
+def task_event_data(task: Task) -> dict:
+    """What the timeline keeps of a task given out: a snapshot, so later renames do not rewrite history."""
     return {
         "task": task.title,
         "unit": unit_name(task.task_force, task.department),
         "assignee": task.assignee.display_name if task.assignee else "",
         "due_on": task.due_on.isoformat(),
+    }
+
+
+def extension_event_data(task: Task, extension: Extension, *, extension_ref=None) -> dict:
+    """What the timeline keeps of an extension request or decision (`extension_ref` stands in for the id
+    of an extension not yet inserted, as in the seed generator)."""
+    return {
+        "task": task.title,
+        "extension": extension.pk if extension_ref is None else extension_ref,
+        "due_on": task.due_on.isoformat(),
+        "requested_due_on": extension.requested_due_on.isoformat(),
     }
 
 
@@ -137,7 +149,7 @@ def decompose_case(
                 task=task,
                 to_status=Task.Status.PENDING,
                 note=description,
-                data=_task_data(task),
+                data=task_event_data(task),
                 at=now,
             )
             created.append(task)
@@ -338,12 +350,7 @@ def request_extension(*, actor: User, task: Task | int, requested_due_on: date, 
             actor=actor,
             task=task,
             note=reason,
-            data={
-                "task": task.title,
-                "extension": extension.pk,
-                "due_on": task.due_on.isoformat(),
-                "requested_due_on": requested_due_on.isoformat(),
-            },
+            data=extension_event_data(task, extension),
             at=now,
         )
     return extension
@@ -387,12 +394,7 @@ def _decide_extension(*, actor: User, extension: Extension | int, approve: bool,
         extension.decided_at = now
         extension.decision_note = note
         extension.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-        data = {
-            "task": task.title,
-            "extension": extension.pk,
-            "due_on": task.due_on.isoformat(),
-            "requested_due_on": extension.requested_due_on.isoformat(),
-        }
+        data = extension_event_data(task, extension)
         if approve:
             task.due_on = extension.requested_due_on
             task.due_is_provisional = False
