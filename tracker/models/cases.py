@@ -134,6 +134,8 @@ class Case(models.Model):
             models.Index(fields=["category", "status"], name="case_category_status_idx"),
             models.Index(fields=["project", "status"], name="case_project_status_idx"),
             models.Index(fields=["-submitted_at", "-id"], name="case_submitted_idx"),
+            models.Index(fields=["status", "accept_due_on"], name="case_accept_due_idx"),
+            models.Index(fields=["status", "verdict_due_on"], name="case_verdict_due_idx"),
         ]
 
     def __str__(self) -> str:

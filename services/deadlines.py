@@ -1,0 +1,53 @@
+"""What is overdue or coming due, as query conditions shared by the workbench filters, the dashboard, the
+ledger and (later) the reminder sweep, so every place counts the same items.
+
+A case is waiting on someone while it is submitted (to be accepted by `accept_due_on`), in progress (its open
+tasks by their `due_on`) or resolved (the enterprise's verdict by `verdict_due_on`, then a callback).
+"""
+
+from datetime import date, timedelta
+
+from django.db.models import Exists, OuterRef, Q
+
+from services.states import OPEN_TASK_STATES
+from tracker.models import Case, Task
+
+CS = Case.Status
+
+
+def overdue_tasks_q(today: date, prefix: str = "") -> Q:
+    """Open tasks whose due date has passed."""
+    return Q(**{f"{prefix}status__in": OPEN_TASK_STATES, f"{prefix}due_on__lt": today})
+
+
+def tasks_due_between_q(start: date, end: date) -> Q:
+    """Open tasks due on a day from `start` to `end`, both included."""
+    return Q(status__in=OPEN_TASK_STATES, due_on__range=(start, end))
+
+
+def _case_waiting_q(task_q: Q, accept_q: Q, verdict_q: Q) -> Q:
+    open_task = Task.objects.filter(task_q, case=OuterRef("pk"))
+    return (
+        Q(status=CS.SUBMITTED, **accept_q)
+        | Q(status=CS.RESOLVED, **verdict_q)
+        | Q(Exists(open_task), status__in=[CS.ACCEPTED, CS.IN_PROGRESS])
+    )
+
+
+def overdue_cases_q(today: date) -> Q:
+    """Cases not accepted in time, with an overdue open task, or past their verdict window."""
+    return _case_waiting_q(overdue_tasks_q(today), {"accept_due_on__lt": today}, {"verdict_due_on__lt": today})
+
+
+def cases_due_between_q(start: date, end: date) -> Q:
+    """Cases with a deadline (acceptance, an open task, the verdict) from `start` to `end`."""
+    span = (start, end)
+    return _case_waiting_q(
+        tasks_due_between_q(start, end), {"accept_due_on__range": span}, {"verdict_due_on__range": span}
+    )
+
+
+def this_week(today: date) -> tuple[date, date]:
+    """Monday to Sunday of the week holding `today`."""
+    monday = today - timedelta(days=today.weekday())
+    return monday, monday + timedelta(days=6)
