@@ -47,7 +47,6 @@ def cases_due_between_q(start: date, end: date) -> Q:
     )
 
 
-def this_week(today: date) -> tuple[date, date]:
-    """Monday to Sunday of the week holding `today`."""
-    monday = today - timedelta(days=today.weekday())
-    return monday, monday + timedelta(days=6)
+def rest_of_week(today: date) -> tuple[date, date]:
+    """From `today` to the Sunday of its week: what is still due this week (overdue items are listed apart)."""
+    return today, today + timedelta(days=6 - today.weekday())

@@ -1,6 +1,7 @@
 """Who may do what (DESIGN.md §4), as predicates on loaded objects. Visibility itself is in `selectors`."""
 
 from services.roles import Role, has_role, is_zone_wide
+from services.states import case_actions_allowed, task_actions_allowed
 from tracker.models import Case, Enterprise, Project, Task, User
 
 
@@ -62,3 +63,51 @@ def can_decide_extension(user: User) -> bool:
 
 def can_reassign(user: User) -> bool:
     return is_zone_wide(user)
+
+
+# Case actions by who may take them; the services check the same predicates when the action is taken.
+_CASE_ACTION_PERMISSIONS = {
+    "accept": can_handle_case,
+    "decline": can_handle_case,
+    "decompose": can_handle_case,
+    "resolve": can_handle_case,
+    "callback": can_handle_case,
+    "withdraw": can_act_for_enterprise,
+    "confirm": can_act_for_enterprise,
+    "reopen": can_act_for_enterprise,
+    "add_info": lambda user, case: can_act_for_enterprise(user, case) or can_handle_case(user, case),
+    "reassign": lambda user, case: can_reassign(user),
+}
+
+
+def case_actions_for(user: User, case: Case) -> list[str]:
+    """The case actions `user` may take now: allowed by the case's state and by who they are.
+
+    Staff record the enterprise's verdict by phone as one `callback` action (confirm or reopen)."""
+    allowed = set(case_actions_allowed(case.status))
+    if {"callback_confirm", "callback_reopen"} & allowed:
+        allowed.add("callback")
+    return [action for action, may in _CASE_ACTION_PERMISSIONS.items() if action in allowed and may(user, case)]
+
+
+def task_actions_for(user: User, task: Task) -> list[str]:
+    """The task actions `user` may take now. The unit starts, completes, returns and asks for more time
+    (`extend`); the case's concierge re-dispatches, reopens or cancels while the case is in progress."""
+    allowed = set(task_actions_allowed(task.status))
+    if task.status in (Task.Status.PENDING, Task.Status.IN_PROGRESS):
+        allowed.add("extend")
+    actions = []
+    if can_work_task(user, task):
+        actions += [a for a in ("start", "complete", "return", "extend") if a in allowed]
+    if task.case.status == Case.Status.IN_PROGRESS and can_handle_case(user, task.case):
+        actions += [a for a in ("redispatch", "reopen", "cancel") if a in allowed]
+    return actions
+
+
+def extension_actions_for(user: User, extension) -> list[str]:
+    """A leader decides a pending extension; one whose task is no longer open can only be rejected."""
+    if extension.status != extension.Status.PENDING or not can_decide_extension(user):
+        return []
+    if extension.task.status in (Task.Status.PENDING, Task.Status.IN_PROGRESS):
+        return ["approve", "reject"]
+    return ["reject"]

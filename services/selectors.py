@@ -9,7 +9,7 @@ from services.roles import Role, has_role, is_zone_wide
 from tracker.models import Case, CaseEvent, Enterprise, Project, Task, User
 
 
-def _task_unit_q(user: User, prefix: str = "") -> Q:
+def task_unit_q(user: User, prefix: str = "") -> Q:
     """Tasks given to the user, their department, or a task force they belong to or lead."""
     q = Q(**{f"{prefix}assignee": user}) | Q(**{f"{prefix}task_force__members": user})
     q |= Q(**{f"{prefix}task_force__lead": user})
@@ -41,7 +41,7 @@ def cases_visible_to(user: User) -> QuerySet[Case]:
         return cases.filter(enterprise_id=user.enterprise_id)
     if sees_whole_zone(user):
         return cases
-    tasked = Task.objects.filter(_task_unit_q(user), case=OuterRef("pk"))
+    tasked = Task.objects.filter(task_unit_q(user), case=OuterRef("pk"))
     return cases.filter(
         Q(concierge=user) | _linked_q(user, "enterprise__") | _linked_q(user, "project__") | Exists(tasked)
     )
@@ -70,7 +70,7 @@ def enterprises_visible_to(user: User) -> QuerySet[Enterprise]:
         return enterprises.filter(pk=user.enterprise_id)
     if sees_whole_zone(user):
         return enterprises
-    tasked = Task.objects.filter(_task_unit_q(user), case__enterprise=OuterRef("pk"))
+    tasked = Task.objects.filter(task_unit_q(user), case__enterprise=OuterRef("pk"))
     linked_project = Project.objects.filter(_linked_q(user, ""), enterprise=OuterRef("pk"))
     return enterprises.filter(_linked_q(user, "") | Exists(linked_project) | Exists(tasked))
 
