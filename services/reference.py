@@ -11,29 +11,33 @@ from services.roles import Role
 from tracker.models import Category, Department, TaskForce, Tier
 
 _REFERENCE_MODELS = ["category", "department", "taskforce", "tier", "holidayoverride"]
-_REGISTER_MODELS = ["enterprise", "project", "user"]
-_ALL_MODELS = [
-    *_REFERENCE_MODELS,
-    *_REGISTER_MODELS,
-    "case",
-    "task",
-    "caseevent",
-    "feedback",
-    "attachment",
-    "visit",
-    "extension",
-]
+_REGISTER_MODELS = ["enterprise", "project"]
+_CASE_MODELS = ["case", "task", "extension", "caseevent", "attachment"]
+_CONTEXT = [*_REFERENCE_MODELS, *_REGISTER_MODELS, *_CASE_MODELS]
 
-# Django model permissions per role: what the admin lets each role open. Domain rules stay in services.
+
+def _view(*models: str) -> list[str]:
+    return [f"view_{m}" for m in models]
+
+
+# Django model permissions per role (DESIGN.md §4): which admin pages each role may open. What a person may do
+# on a given case or task is decided by services.permissions, not by these.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.CONCIERGE: [f"view_{m}" for m in _ALL_MODELS],
-    Role.TASK_FORCE_MEMBER: [f"view_{m}" for m in _ALL_MODELS],
-    Role.DEPARTMENT_OFFICER: [f"view_{m}" for m in _ALL_MODELS],
-    Role.LEADER: [f"view_{m}" for m in _ALL_MODELS],
+    # Concierges work cases, record verdicts by phone and visits.
+    Role.CONCIERGE: [*_view(*_CONTEXT, "feedback", "visit"), "add_visit"],
+    # Task units see their tasks and the case context they need; not the zone's verdicts or visits.
+    Role.TASK_FORCE_MEMBER: _view(*_CONTEXT),
+    Role.DEPARTMENT_OFFICER: _view(*_CONTEXT),
+    # Leaders see everything in scope, including who works here; they visit enterprises too.
+    Role.LEADER: [*_view(*_CONTEXT, "feedback", "visit", "user"), "add_visit"],
+    # Administrators keep the reference data, the register and the accounts.
     Role.ADMINISTRATOR: [
-        *(f"view_{m}" for m in _ALL_MODELS),
-        *(f"{op}_{m}" for m in _REFERENCE_MODELS + _REGISTER_MODELS for op in ("add", "change")),
+        *_view(*_CONTEXT, "feedback", "visit", "user"),
+        *(f"{op}_{m}" for m in [*_REFERENCE_MODELS, *_REGISTER_MODELS, "user"] for op in ("add", "change")),
+        "delete_holidayoverride",
+        "auth.view_group",
     ],
+    # Integrations use the API only.
     Role.INTEGRATION: [],
 }
 
@@ -41,10 +45,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 def ensure_role_groups() -> dict[str, Group]:
     """Create one group per role with exactly its permissions."""
     groups = {}
-    permissions = {p.codename: p for p in Permission.objects.filter(content_type__app_label="tracker")}
+    permissions = {
+        f"{p.content_type.app_label}.{p.codename}": p
+        for p in Permission.objects.filter(content_type__app_label__in=["tracker", "auth"]).select_related(
+            "content_type"
+        )
+    }
     for role, codenames in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
-        group.permissions.set([permissions[c] for c in codenames])
+        group.permissions.set([permissions[c if "." in c else f"tracker.{c}"] for c in codenames])
         groups[role] = group
     return groups
 

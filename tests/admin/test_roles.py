@@ -1,0 +1,77 @@
+"""Role groups carry exactly the permissions DESIGN.md §4 gives, and the admin honours them."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from services.reference import ensure_role_groups
+from services.roles import Role
+
+pytestmark = pytest.mark.django_db
+
+CONTEXT = {
+    f"tracker.view_{m}"
+    for m in [
+        "category",
+        "department",
+        "taskforce",
+        "tier",
+        "holidayoverride",
+        "enterprise",
+        "project",
+        "case",
+        "task",
+        "extension",
+        "caseevent",
+        "attachment",
+    ]
+}
+
+
+def _permissions(role: str) -> set[str]:
+    group = Group.objects.get(name=role)
+    return {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type")}
+
+
+def test_each_role_group_has_exactly_its_permissions():
+    ensure_role_groups()
+    extra = {"tracker.view_feedback", "tracker.view_visit"}
+    assert _permissions(Role.CONCIERGE) == CONTEXT | extra | {"tracker.add_visit"}
+    assert _permissions(Role.TASK_FORCE_MEMBER) == CONTEXT
+    assert _permissions(Role.DEPARTMENT_OFFICER) == CONTEXT
+    assert _permissions(Role.LEADER) == CONTEXT | extra | {"tracker.view_user", "tracker.add_visit"}
+    admin = _permissions(Role.ADMINISTRATOR)
+    editable = ["category", "department", "taskforce", "tier", "holidayoverride", "enterprise", "project", "user"]
+    assert {f"tracker.{op}_{m}" for m in editable for op in ("add", "change")} <= admin
+    assert not {p for p in admin if p.startswith("tracker.delete_") and p != "tracker.delete_holidayoverride"}
+    assert not {p for p in admin if p.endswith(("_case", "_task", "_caseevent")) and "view_" not in p}
+    assert _permissions(Role.INTEGRATION) == set()
+    # Running it again changes nothing
+    ensure_role_groups()
+    assert _permissions(Role.TASK_FORCE_MEMBER) == CONTEXT
+
+
+def test_reference_data_is_editable_by_administrators_only(client, zone):
+    url = reverse("admin:tracker_category_change", args=[zone.category.pk])
+    data = {"code": "land", "name": "用地空间", "accept_days": 1, "task_days": 7, "verdict_days": 5, "sort_order": 0}
+    data["is_active"] = "on"
+    data["description"] = ""
+    for user in (zone.concierge, zone.leader, zone.officer):
+        client.force_login(user)
+        page = client.get(url)
+        assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+        assert client.post(url, data).status_code == 403
+    zone.category.refresh_from_db()
+    assert zone.category.task_days == 10
+    client.force_login(zone.admin)
+    assert client.post(url, data).status_code == 302
+    zone.category.refresh_from_db()
+    assert zone.category.task_days == 7
+
+
+def test_task_units_cannot_open_visits_or_verdicts(client, zone):
+    client.force_login(zone.officer)
+    assert client.get(reverse("admin:tracker_visit_changelist")).status_code == 403
+    assert client.get(reverse("admin:tracker_feedback_changelist")).status_code == 403
+    client.force_login(zone.concierge)
+    assert client.get(reverse("admin:tracker_visit_changelist")).status_code == 200
