@@ -35,5 +35,8 @@ format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+benchmark: venv
+	$(BIN)/python bench/workbench.py
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

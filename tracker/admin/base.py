@@ -134,8 +134,8 @@ class ObjectActionsMixin:
         raise NotImplementedError
 
     def action_buttons(self, request, obj) -> list[ObjectAction]:
-        allowed = self.actions_for(request, obj)
-        return [self.object_actions[name] for name in allowed if name in self.object_actions]
+        allowed = set(self.actions_for(request, obj))
+        return [action for name, action in self.object_actions.items() if name in allowed]  # the page's order
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
