@@ -7,7 +7,6 @@ Every variable is documented in `.env.example`. The defaults are safe for local 
 from pathlib import Path
 
 import environ
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -79,7 +78,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "zh-hans"
-LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]  # each in its own language, for the switch
 LOCALE_PATHS = [BASE_DIR / "tracker" / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True

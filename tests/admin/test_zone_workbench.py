@@ -126,8 +126,8 @@ def test_import_previews_then_imports_on_confirmation(client, zone):
     upload = _xlsx(
         [
             HEADER,
-            ["昆山新材料有限公司", codes[0], "新材料", "concierge"],
-            ["昆山智造有限公司", codes[1], "新材料", "张三"],
+            ["昆山新材料有限公司", codes[0], "电子信息", "concierge"],
+            ["昆山智造有限公司", codes[1], "电子信息", "张三"],
         ]
     )
     preview = client.post(url, {"kind": "enterprises", "file": upload, "preview": "1"})
@@ -143,7 +143,7 @@ def test_import_previews_then_imports_on_confirmation(client, zone):
 def test_import_with_a_bad_row_imports_nothing_and_says_why(client, zone):
     client.force_login(zone.admin)
     url = reverse("admin:tracker_enterprise_import")
-    upload = _xlsx([HEADER, ["昆山新材料有限公司", "123", "新材料", "nobody"]])
+    upload = _xlsx([HEADER, ["昆山新材料有限公司", "123", "电子信息", "nobody"]])
     response = client.post(url, {"kind": "enterprises", "file": upload, "preview": "1"})
     page = response.content.decode()
     assert 'name="confirm"' not in page
