@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 # The demo runs on embedded defaults whatever the shell exports: SQLite in var/.
 DEMO_ENV := DATABASE_URL=sqlite:///$(CURDIR)/var/demo.sqlite3 DJANGO_DEBUG=1
 
-.PHONY: venv demo test lint format benchmark clean
+.PHONY: venv demo test lint format benchmark clean messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,3 +40,10 @@ benchmark: venv
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+# Refresh the English catalogue after adding or changing user-facing strings; then translate every empty or
+# fuzzy entry in tracker/locale/en/LC_MESSAGES/django.po and run this again (see tracker/locale/README.md).
+messages: venv
+	$(BIN)/python manage.py makemessages -l en --ignore=.venv --ignore=var --ignore=test-artifacts --ignore=tests \
+		--add-location=file --no-obsolete
+	$(BIN)/python manage.py compilemessages -l en --ignore=.venv

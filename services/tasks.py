@@ -369,7 +369,7 @@ def _decide_extension(*, actor: User, extension: Extension | int, approve: bool,
         extension = Extension.objects.select_for_update().get(pk=pk)
         if extension.status != Extension.Status.PENDING:
             raise IllegalTransition(
-                _("该延期申请已%(status)s") % {"status": extension.get_status_display()},
+                _("该延期申请已审批：%(status)s") % {"status": extension.get_status_display()},
                 current=extension.status,
                 allowed=[],
             )
