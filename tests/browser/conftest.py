@@ -19,7 +19,7 @@ DESKTOP = {"width": 1366, "height": 900}
 @pytest.fixture(scope="session")
 def browser():
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        pytest.skip(f"Chromium not found at {CHROMIUM}: install it with `apt-get install chromium` to run browser tests")
+        pytest.skip(f"Chromium not found at {CHROMIUM}: `apt-get install chromium` to run the browser tests")
     playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (make venv)")
     # Playwright's sync API runs an event loop in this thread; Django's ORM calls in the test are still synchronous.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

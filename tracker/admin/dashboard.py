@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from services.stats import dashboard
 
@@ -66,7 +67,10 @@ def dashboard_view(request):
         {
             "label": _("事项按期办结率"),
             "value": _percent(on_time["rate"]),
-            "detail": _("%(on_time)s / %(completed)s 个事项") % on_time,
+            "detail": ngettext(
+                "%(on_time)s / %(completed)s 个事项", "%(on_time)s / %(completed)s 个事项", on_time["completed"]
+            )
+            % on_time,
             "href": _list("task", timeliness="late"),
             "link_label": _("看超期办结的"),
         },
@@ -74,13 +78,18 @@ def dashboard_view(request):
             "label": _("平均办结用时"),
             "value": "—" if closing["average_working_days"] is None else closing["average_working_days"],
             "unit": _("个工作日"),
-            "detail": _("%(closed)s 件已办结") % closing,
+            "detail": ngettext("%(closed)s 件已办结", "%(closed)s 件已办结", closing["closed"]) % closing,
             "href": _list("case", status__exact="closed"),
         },
         {
             "label": _("满意率"),
             "value": _percent(satisfaction["rate"]),
-            "detail": _("%(satisfied)s / %(verdicts)s 次评价（非常满意+满意+基本满意）") % satisfaction,
+            "detail": ngettext(
+                "%(satisfied)s / %(verdicts)s 次评价（非常满意+满意+基本满意）",
+                "%(satisfied)s / %(verdicts)s 次评价（非常满意+满意+基本满意）",
+                satisfaction["verdicts"],
+            )
+            % satisfaction,
             "href": _list("feedback", satisfied="no"),
             "link_label": _("看不满意的"),
         },
