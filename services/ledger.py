@@ -1,0 +1,261 @@
+"""The case ledger (台账): the Excel list of cases that staff export from the admin's filtered case list.
+
+One sheet, the header in row 1 (no title row), one row per case in the queryset's order. Times are the zone's
+local time (settings.TIME_ZONE, Asia/Shanghai) written as real Excel date-times; deadlines as Excel dates.
+Two queries whatever the number of cases: the cases with their overdue flag and latest verdict annotated, and
+their tasks with units, both read as plain values rather than model instances (seconds saved at 20,000 cases).
+"""
+
+from collections import defaultdict
+from datetime import date, datetime
+from io import BytesIO
+
+from django.db.models import BooleanField, ExpressionWrapper, OuterRef, QuerySet, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
+from services.deadlines import overdue_cases_q
+from services.tasks import unit_name
+from tracker.models import Case, Department, Feedback, Task, TaskForce, User
+
+# (header, column width in characters), in column order.
+_COLUMNS = (
+    (gettext_lazy("诉求编号"), 16),
+    (gettext_lazy("企业名称"), 28),
+    (gettext_lazy("统一社会信用代码"), 21),
+    (gettext_lazy("投资项目"), 22),
+    (gettext_lazy("类别"), 10),
+    (gettext_lazy("标题"), 30),
+    (gettext_lazy("紧急程度"), 9),
+    (gettext_lazy("来源渠道"), 11),
+    (gettext_lazy("状态"), 9),
+    (gettext_lazy("服务专员"), 10),
+    (gettext_lazy("提交时间"), 17),
+    (gettext_lazy("受理时间"), 17),
+    (gettext_lazy("答复时间"), 17),
+    (gettext_lazy("办结时间"), 17),
+    (gettext_lazy("受理期限"), 12),
+    (gettext_lazy("验收期限"), 12),
+    (gettext_lazy("是否逾期"), 9),
+    (gettext_lazy("事项数"), 8),
+    (gettext_lazy("已完成事项"), 10),
+    (gettext_lazy("事项摘要"), 60),
+    (gettext_lazy("满意度"), 10),
+    (gettext_lazy("评价意见"), 30),
+)
+LEDGER_COLUMNS = tuple(header for header, _width in _COLUMNS)
+
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+DATE_FORMAT = "yyyy-mm-dd"
+_SUMMARY_COLUMN = 19  # 事项摘要 (0-based), wrapped
+
+
+def _text_cell(sheet, text: str, alignment: Alignment | None):
+    """Text as Excel will show it: control characters dropped (Excel refuses them), never read as a formula."""
+    text = ILLEGAL_CHARACTERS_RE.sub("", text)
+    if not text.startswith("=") and alignment is None:
+        return text
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = "s"  # user text such as "=HYPERLINK(...)" stays text (formula injection)
+    if alignment is not None:
+        cell.alignment = alignment
+    return cell
+
+
+class _Labels:
+    """Every label the rows need, translated once per export rather than once per cell."""
+
+    def __init__(self) -> None:
+        def labels(choices) -> dict:
+            return {value: str(label) for value, label in choices.choices}
+
+        self.urgency = labels(Case.Urgency)
+        self.channel = labels(Case.Channel)
+        self.status = labels(Case.Status)
+        self.task_status = labels(Task.Status)
+        self.rating = labels(Feedback.Rating)
+        self.yes, self.no = _("是"), _("否")
+        self.task_line = _("%(unit)s：%(title)s（%(status)s，期限 %(due_on)s）")
+
+
+def _latest_feedback(field: str) -> Subquery:
+    return Subquery(Feedback.objects.filter(case=OuterRef("pk")).order_by("-created_at", "-id").values(field)[:1])
+
+
+_CASE_VALUES = (
+    "pk",
+    "number",
+    "enterprise__name",
+    "enterprise__uscc",
+    "project__name",
+    "category__name",
+    "title",
+    "urgency",
+    "channel",
+    "status",
+    "concierge_id",
+    "concierge__username",
+    "concierge__full_name",
+    "concierge__first_name",
+    "concierge__last_name",
+    "submitted_at",
+    "accepted_at",
+    "resolved_at",
+    "closed_at",
+    "accept_due_on",
+    "verdict_due_on",
+    "ledger_overdue",
+    "ledger_rating",
+    "ledger_comment",
+)
+_TASK_VALUES = (
+    "case_id",
+    "title",
+    "status",
+    "due_on",
+    "task_force_id",
+    "task_force__name",
+    "department_id",
+    "department__name",
+)
+
+
+def _case_rows(cases: QuerySet[Case], today: date) -> list:
+    annotated = cases.annotate(
+        ledger_overdue=ExpressionWrapper(overdue_cases_q(today), output_field=BooleanField()),
+        ledger_rating=_latest_feedback("rating"),
+        ledger_comment=_latest_feedback("comment"),
+    )
+    return list(annotated.values_list(*_CASE_VALUES, named=True))
+
+
+def _task_lines(cases: QuerySet[Case], labels: _Labels) -> dict[int, tuple[int, int, str]]:
+    """Per case id: (tasks not cancelled, tasks done, one summary line per task)."""
+    # A subquery rather than prefetch_related: prefetching binds one parameter per case, which SQLite caps.
+    tasks = (
+        Task.objects.filter(case__in=cases.order_by().values("pk"))
+        .order_by("case_id", "id")
+        .values_list(*_TASK_VALUES, named=True)
+    )
+    task_forces: dict[int, TaskForce] = {}
+    departments: dict[int, Department] = {}
+    lines: dict[int, list[str]] = defaultdict(list)
+    live: dict[int, int] = defaultdict(int)
+    done: dict[int, int] = defaultdict(int)
+    for task in tasks:
+        task_force = department = None
+        if task.task_force_id:
+            task_force = task_forces.setdefault(
+                task.task_force_id, TaskForce(pk=task.task_force_id, name=task.task_force__name)
+            )
+        if task.department_id:
+            department = departments.setdefault(
+                task.department_id, Department(pk=task.department_id, name=task.department__name)
+            )
+        lines[task.case_id].append(
+            labels.task_line
+            % {
+                "unit": unit_name(task_force, department),
+                "title": task.title,
+                "status": labels.task_status[task.status],
+                "due_on": task.due_on.isoformat(),
+            }
+        )
+        live[task.case_id] += task.status != Task.Status.CANCELLED
+        done[task.case_id] += task.status == Task.Status.DONE
+    return {case_id: (live[case_id], done[case_id], "\n".join(found)) for case_id, found in lines.items()}
+
+
+def _values(case, tasks: tuple[int, int, str], labels: _Labels, concierges: dict, zone_tz) -> list:
+    def local(moment: datetime | None) -> datetime | None:
+        return moment.astimezone(zone_tz).replace(tzinfo=None) if moment else None
+
+    concierge = None
+    if case.concierge_id:
+        if case.concierge_id not in concierges:
+            concierges[case.concierge_id] = User(
+                username=case.concierge__username,
+                full_name=case.concierge__full_name,
+                first_name=case.concierge__first_name,
+                last_name=case.concierge__last_name,
+            ).display_name
+        concierge = concierges[case.concierge_id]
+    live, done, summary = tasks
+    return [
+        case.number,
+        case.enterprise__name,
+        case.enterprise__uscc,
+        case.project__name,
+        case.category__name,
+        case.title,
+        labels.urgency[case.urgency],
+        labels.channel[case.channel],
+        labels.status[case.status],
+        concierge,
+        local(case.submitted_at),
+        local(case.accepted_at),
+        local(case.resolved_at),
+        local(case.closed_at),
+        case.accept_due_on,
+        case.verdict_due_on,
+        labels.yes if case.ledger_overdue else labels.no,
+        live,
+        done,
+        summary or None,
+        labels.rating.get(case.ledger_rating),
+        case.ledger_comment or None,
+    ]
+
+
+def case_ledger(cases: QuerySet[Case], *, today: date | None = None) -> bytes:
+    """The ledger of `cases` as an .xlsx file, one row per case in the queryset's order.
+
+    `today` (default: the zone's today) decides 是否逾期, by `services.deadlines.overdue_cases_q`. 事项数 and
+    已完成事项 leave cancelled tasks out; 事项摘要 lists every task, cancelled ones with their status. 满意度 and
+    评价意见 come from the latest verdict (a reopen has no rating; its comment is the reason). Read-only.
+    """
+    today = today or timezone.localdate()
+    labels = _Labels()
+    rows = _case_rows(cases, today)
+    tasks = _task_lines(cases, labels) if rows else {}
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=_("诉求台账"))
+    sheet.freeze_panes = "A2"
+    for index, (_header, width) in enumerate(_COLUMNS, 1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    last_column = get_column_letter(len(_COLUMNS))
+    sheet.auto_filter.ref = f"A1:{last_column}{len(rows) + 1}"
+
+    bold = Font(bold=True)
+    header = []
+    for title in LEDGER_COLUMNS:
+        cell = WriteOnlyCell(sheet, value=str(title))
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+
+    wrap = Alignment(wrap_text=True, vertical="top")
+    zone_tz = timezone.get_default_timezone()
+    concierges: dict[int, str] = {}
+    no_tasks = (0, 0, "")
+    for case in rows:
+        values = _values(case, tasks.get(case.pk, no_tasks), labels, concierges, zone_tz)
+        for index, value in enumerate(values):
+            if isinstance(value, str):
+                values[index] = _text_cell(sheet, value, wrap if index == _SUMMARY_COLUMN else None)
+            elif isinstance(value, date):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.number_format = DATETIME_FORMAT if isinstance(value, datetime) else DATE_FORMAT
+                values[index] = cell
+        sheet.append(values)
+
+    output = BytesIO()
+    workbook.save(output)
+    return output.getvalue()
