@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from io import BytesIO
 
+from django.conf import settings
 from django.db import DataError, transaction
 from django.db.models import Q, TextChoices
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import Workbook, load_workbook
@@ -27,7 +29,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from services.errors import Conflict, InvalidInput, ServiceError
 from services.uscc import parse_uscc
-from services.zone import _require_admin, register_enterprise, register_project
+from services.zone import register_enterprise, register_project, require_register_keeper
 from tracker.models import Enterprise, Project, Tier, User
 from tracker.models.zone import Industry
 
@@ -225,7 +227,8 @@ def _map_header(kind: str, header: tuple) -> dict[int, Column]:
     by_title = {}
     for column in _COLUMNS[kind]:
         for title in (column.header, *column.aliases):
-            by_title[_header_key(title)] = column
+            for spelling in _in_both_languages(title):
+                by_title[_header_key(spelling)] = column
     mapping: dict[int, Column] = {}
     unknown, repeated = [], []
     for index, value in enumerate(header):
@@ -270,9 +273,17 @@ def _text(value) -> str:
     return str(value).strip()
 
 
+def _in_both_languages(label) -> set[str]:
+    """A label as the reader's language says it and as the Chinese source does: a file filled in from the
+    Chinese template imports the same whatever language the administrator's screen is in."""
+    with translation.override(settings.LANGUAGE_CODE):
+        source = str(label)
+    return {str(label), source}
+
+
 def _choice(text: str, choices: type[TextChoices]) -> str | None:
     for code, label in choices.choices:
-        if text.lower() == code or text == str(label):
+        if text.lower() == code or text in _in_both_languages(label):
             return code
     return None
 
@@ -524,7 +535,7 @@ def _register_rows(actor: User, kind: str, upload, *, commit: bool) -> ImportPre
     Later rows see the earlier ones, exactly as the committed import would. Everything is rolled back unless
     `commit` is set and every row passed.
     """
-    _require_admin(actor)
+    require_register_keeper(actor)
     _check_kind(kind)
     header, cells_by_row = _read_sheet(upload)
     parsed = _parse(kind, header, cells_by_row)

@@ -2,6 +2,8 @@
 
 from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
@@ -13,7 +15,8 @@ from tracker.models import Enterprise, Project, Tier, User
 from tracker.models.zone import Industry
 
 
-def _require_admin(actor: User) -> None:
+def require_register_keeper(actor: User) -> None:
+    """Administrators and leaders keep the register of enterprises and projects."""
     if not has_role(actor, Role.ADMINISTRATOR, Role.LEADER):
         raise NotPermitted(_("只有管理员或领导可以维护企业和项目名录"))
 
@@ -41,11 +44,11 @@ def register_enterprise(
     linked_leader: User | None = None,
 ) -> Enterprise:
     """Add a key enterprise. A well-formed credit code that fails its checksum is kept, flagged for checking."""
-    _require_admin(actor)
+    require_register_keeper(actor)
     errors = FieldErrors()
     name = errors.text("name", name, max_length=200)
     texts = {
-        field: errors.text(field, value, required=False, max_length=200)
+        field: errors.text(field, value, required=False, max_length=Enterprise._meta.get_field(field).max_length)
         for field, value in (
             ("park", park),
             ("address", address),
@@ -54,6 +57,11 @@ def register_enterprise(
             ("contact_email", contact_email),
         )
     }
+    if texts["contact_email"]:
+        try:
+            validate_email(texts["contact_email"])
+        except ValidationError:
+            errors.add("contact_email", _("邮箱格式不正确"))
     code = None
     try:
         code = parse_uscc(uscc)
@@ -110,7 +118,7 @@ def register_project(
     signed_on=None,
 ) -> Project:
     """Add an investment project (total investment in 万元)."""
-    _require_admin(actor)
+    require_register_keeper(actor)
     errors = FieldErrors()
     name = errors.text("name", name, max_length=200)
     try:

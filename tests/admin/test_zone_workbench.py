@@ -147,7 +147,7 @@ def test_import_with_a_bad_row_imports_nothing_and_says_why(client, zone):
     response = client.post(url, {"kind": "enterprises", "file": upload, "preview": "1"})
     page = response.content.decode()
     assert 'name="confirm"' not in page
-    assert "nobody" in page and "row-error" in page
+    assert "nobody" in page and "row-error" in page and "统一社会信用代码：" in page
     assert not Enterprise.objects.filter(name="昆山新材料有限公司").exists()
 
 
