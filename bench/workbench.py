@@ -39,7 +39,8 @@ def main() -> None:
 
     setup_test_environment()  # lets the test client's host in; nothing else changes
     call_command("migrate", verbosity=0)
-    call_command("seed", demo=True, scale=args.scale, stdout=open(os.devnull, "w"))
+    with open(os.devnull, "w") as quiet:
+        call_command("seed", demo=True, scale=args.scale, stdout=quiet)
     print(f"database: {connection.vendor}; {Case.objects.count():,} cases, {CaseEvent.objects.count():,} events")
 
     pages = [
