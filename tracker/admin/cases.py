@@ -2,10 +2,11 @@
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case as Choose
 from django.db.models import IntegerField, Min, OuterRef, Q, Subquery, Value, When
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -408,8 +409,12 @@ class CaseAdmin(ObjectActionsMixin, ScopedAdmin):
         """The current filtered list (every page of it) as an Excel ledger."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        changelist = self.get_changelist_instance(request)
-        cases = changelist.get_queryset(request)
+        try:
+            changelist = self.get_changelist_instance(request)
+            cases = changelist.get_queryset(request)
+        except IncorrectLookupParameters:
+            # As the list itself answers unknown filters: back to it, with Django's "?e=1" notice.
+            return HttpResponseRedirect(reverse("admin:tracker_case_changelist") + "?e=1")
         today = timezone.localdate()
         response = HttpResponse(
             case_ledger(cases, today=today),
