@@ -48,6 +48,7 @@ def dashboard_view(request):
     offset = 0.0
     for row in statuses:  # the ring chart: each status an arc of the circle, in order
         row["share"] = round(row["count"] * 100 / total, 2)
+        row["gap"] = round(100 - row["share"], 2)  # dash + gap = the circumference, so the pattern wraps exactly
         row["offset"] = round(25 - offset, 2)
         row["href"] = _list("case", status__exact=row["status"])
         offset += row["share"]
