@@ -6,17 +6,21 @@ Visibility is decided here and only here: an object outside a user's queryset do
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from services.roles import Role, has_role, is_zone_wide
-from tracker.models import Case, CaseEvent, Enterprise, Project, Task, User
+from tracker.models import Case, CaseEvent, Enterprise, Project, Task, TaskForce, User
 
 
 def task_unit_q(user: User, prefix: str = "") -> Q:
-    """Tasks given to the user, their department, or a task force they belong to or lead."""
-    q = Q(**{f"{prefix}assignee": user}) | Q(**{f"{prefix}task_force__members": user})
-    q |= Q(**{f"{prefix}task_force__lead": user})
+    """Tasks given to the user, their department, or a task force they belong to, lead, or whose lead or
+    assisting department is theirs. Task forces come as a subquery: joining members and assisting departments
+    would repeat each task once per match."""
+    forces = Q(members=user) | Q(lead=user)
+    if user.department_id:
+        forces |= Q(lead_department_id=user.department_id) | Q(assisting_departments=user.department_id)
+    q = Q(**{f"{prefix}assignee": user}) | Q(
+        **{f"{prefix}task_force__in": TaskForce.objects.filter(forces).values("pk")}
+    )
     if user.department_id:
         q |= Q(**{f"{prefix}department_id": user.department_id})
-        q |= Q(**{f"{prefix}task_force__lead_department_id": user.department_id})
-        q |= Q(**{f"{prefix}task_force__assisting_departments": user.department_id})
     return q
 
 
@@ -58,8 +62,12 @@ def tasks_visible_to(user: User) -> QuerySet[Task]:
         return tasks.filter(case__enterprise_id=user.enterprise_id)
     if sees_whole_zone(user):
         return tasks
-    visible_case = cases_visible_to(user).filter(pk=OuterRef("case_id"))
-    return tasks.filter(Exists(visible_case))
+    # The same cases as cases_visible_to, as two semi-joins the planner handles well at scale.
+    unit_cases = Task.objects.filter(task_unit_q(user)).values("case_id")
+    linked_cases = Case.objects.filter(
+        Q(concierge=user) | _linked_q(user, "enterprise__") | _linked_q(user, "project__")
+    ).values("pk")
+    return tasks.filter(Q(case_id__in=unit_cases) | Q(case_id__in=linked_cases))
 
 
 def enterprises_visible_to(user: User) -> QuerySet[Enterprise]:
