@@ -6,19 +6,16 @@ Two queries whatever the number of cases: the cases with their overdue flag and 
 their tasks with units, both read as plain values rather than model instances (seconds saved at 20,000 cases).
 """
 
+import re
 from collections import defaultdict
 from datetime import date, datetime
 from io import BytesIO
 
+import xlsxwriter
 from django.db.models import BooleanField, ExpressionWrapper, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 
 from services.deadlines import overdue_cases_q
 from services.tasks import unit_name
@@ -54,18 +51,7 @@ LEDGER_COLUMNS = tuple(header for header, _width in _COLUMNS)
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 DATE_FORMAT = "yyyy-mm-dd"
 _SUMMARY_COLUMN = 19  # 事项摘要 (0-based), wrapped
-
-
-def _text_cell(sheet, text: str, alignment: Alignment | None):
-    """Text as Excel will show it: control characters dropped (Excel refuses them), never read as a formula."""
-    text = ILLEGAL_CHARACTERS_RE.sub("", text)
-    if not text.startswith("=") and alignment is None:
-        return text
-    cell = WriteOnlyCell(sheet, value=text)
-    cell.data_type = "s"  # user text such as "=HYPERLINK(...)" stays text (formula injection)
-    if alignment is not None:
-        cell.alignment = alignment
-    return cell
+_ILLEGAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters Excel refuses
 
 
 class _Labels:
@@ -225,37 +211,39 @@ def case_ledger(cases: QuerySet[Case], *, today: date | None = None) -> bytes:
     rows = _case_rows(cases, today)
     tasks = _task_lines(cases, labels) if rows else {}
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=_("诉求台账"))
-    sheet.freeze_panes = "A2"
-    for index, (_header, width) in enumerate(_COLUMNS, 1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    last_column = get_column_letter(len(_COLUMNS))
-    sheet.auto_filter.ref = f"A1:{last_column}{len(rows) + 1}"
+    output = BytesIO()
+    # XlsxWriter writes ~3x faster than openpyxl; user text is never read as a formula, URL or number.
+    book = xlsxwriter.Workbook(
+        output,
+        {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False},
+    )
+    sheet = book.add_worksheet(str(_("诉求台账")))
+    formats = {
+        "header": book.add_format({"bold": True}),
+        "wrap": book.add_format({"text_wrap": True, "valign": "top"}),
+        datetime: book.add_format({"num_format": DATETIME_FORMAT}),
+        date: book.add_format({"num_format": DATE_FORMAT}),
+    }
+    for index, (_header, width) in enumerate(_COLUMNS):
+        sheet.set_column(index, index, width)
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, len(rows), len(_COLUMNS) - 1)
+    sheet.write_row(0, 0, [str(title) for title in LEDGER_COLUMNS], formats["header"])
 
-    bold = Font(bold=True)
-    header = []
-    for title in LEDGER_COLUMNS:
-        cell = WriteOnlyCell(sheet, value=str(title))
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-
-    wrap = Alignment(wrap_text=True, vertical="top")
     zone_tz = timezone.get_default_timezone()
     concierges: dict[int, str] = {}
     no_tasks = (0, 0, "")
-    for case in rows:
+    for row, case in enumerate(rows, 1):
         values = _values(case, tasks.get(case.pk, no_tasks), labels, concierges, zone_tz)
-        for index, value in enumerate(values):
+        for column, value in enumerate(values):
+            if value is None:
+                continue
             if isinstance(value, str):
-                values[index] = _text_cell(sheet, value, wrap if index == _SUMMARY_COLUMN else None)
+                wrap = formats["wrap"] if column == _SUMMARY_COLUMN else None
+                sheet.write_string(row, column, _ILLEGAL_CHARACTERS.sub("", value), wrap)
             elif isinstance(value, date):
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = DATETIME_FORMAT if isinstance(value, datetime) else DATE_FORMAT
-                values[index] = cell
-        sheet.append(values)
-
-    output = BytesIO()
-    workbook.save(output)
+                sheet.write_datetime(row, column, value, formats[datetime if isinstance(value, datetime) else date])
+            else:
+                sheet.write_number(row, column, value)
+    book.close()
     return output.getvalue()
