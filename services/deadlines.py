@@ -20,6 +20,11 @@ def overdue_tasks_q(today: date, prefix: str = "") -> Q:
     return Q(**{f"{prefix}status__in": OPEN_TASK_STATES, f"{prefix}due_on__lt": today})
 
 
+def is_task_overdue(task: Task, today: date) -> bool:
+    """The same rule as `overdue_tasks_q`, for a task already loaded."""
+    return task.status in OPEN_TASK_STATES and task.due_on < today
+
+
 def tasks_due_between_q(start: date, end: date) -> Q:
     """Open tasks due on a day from `start` to `end`, both included."""
     return Q(status__in=OPEN_TASK_STATES, due_on__range=(start, end))

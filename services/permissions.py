@@ -1,7 +1,7 @@
 """Who may do what (DESIGN.md §4), as predicates on loaded objects. Visibility itself is in `selectors`."""
 
 from services.roles import Role, has_role, is_zone_wide
-from services.states import case_actions_allowed, task_actions_allowed
+from services.states import WORKING_TASK_STATES, case_actions_allowed, task_actions_allowed
 from tracker.models import Case, Enterprise, Project, Task, User
 
 
@@ -94,7 +94,7 @@ def task_actions_for(user: User, task: Task) -> list[str]:
     """The task actions `user` may take now. The unit starts, completes, returns and asks for more time
     (`extend`); the case's concierge re-dispatches, reopens or cancels while the case is in progress."""
     allowed = set(task_actions_allowed(task.status))
-    if task.status in (Task.Status.PENDING, Task.Status.IN_PROGRESS):
+    if task.status in WORKING_TASK_STATES:
         allowed.add("extend")
     actions = []
     if can_work_task(user, task):
@@ -108,6 +108,6 @@ def extension_actions_for(user: User, extension) -> list[str]:
     """A leader decides a pending extension; one whose task is no longer open can only be rejected."""
     if extension.status != extension.Status.PENDING or not can_decide_extension(user):
         return []
-    if extension.task.status in (Task.Status.PENDING, Task.Status.IN_PROGRESS):
+    if extension.task.status in WORKING_TASK_STATES:
         return ["approve", "reject"]
     return ["reject"]

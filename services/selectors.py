@@ -32,6 +32,29 @@ def _linked_q(user: User, prefix: str) -> Q:
     )
 
 
+def _linked_cases_q(user: User) -> Q:
+    """Cases the user handles, or of an enterprise or project they are concierge, backup or leader of."""
+    return Q(concierge=user) | _linked_q(user, "enterprise__") | _linked_q(user, "project__")
+
+
+def concierge_of_q(user: User, prefix: str = "") -> Q:
+    """Rows whose concierge or backup concierge is `user` (services.permissions.is_linked_concierge)."""
+    return Q(**{f"{prefix}concierge": user}) | Q(**{f"{prefix}backup_concierge": user})
+
+
+def my_cases_q(user: User) -> Q:
+    """The concierge's own cases: handled by them, or of an enterprise or project they are linked to or back up."""
+    return Q(concierge=user) | concierge_of_q(user, "enterprise__") | concierge_of_q(user, "project__")
+
+
+def active_staff(role: str | None = None) -> QuerySet[User]:
+    """Staff who may be given work (an assignee, a concierge): active, not an enterprise's account."""
+    users = User.objects.filter(is_active=True, is_staff=True, enterprise__isnull=True)
+    if role:
+        users = users.filter(groups__name=role)
+    return users.order_by("full_name", "username")
+
+
 def sees_whole_zone(user: User) -> bool:
     return is_zone_wide(user) or has_role(user, Role.INTEGRATION)
 
@@ -46,9 +69,7 @@ def cases_visible_to(user: User) -> QuerySet[Case]:
     if sees_whole_zone(user):
         return cases
     tasked = Task.objects.filter(task_unit_q(user), case=OuterRef("pk"))
-    return cases.filter(
-        Q(concierge=user) | _linked_q(user, "enterprise__") | _linked_q(user, "project__") | Exists(tasked)
-    )
+    return cases.filter(_linked_cases_q(user) | Exists(tasked))
 
 
 def tasks_visible_to(user: User) -> QuerySet[Task]:
@@ -64,9 +85,7 @@ def tasks_visible_to(user: User) -> QuerySet[Task]:
         return tasks
     # The same cases as cases_visible_to, as two semi-joins the planner handles well at scale.
     unit_cases = Task.objects.filter(task_unit_q(user)).values("case_id")
-    linked_cases = Case.objects.filter(
-        Q(concierge=user) | _linked_q(user, "enterprise__") | _linked_q(user, "project__")
-    ).values("pk")
+    linked_cases = Case.objects.filter(_linked_cases_q(user)).values("pk")
     return tasks.filter(Q(case_id__in=unit_cases) | Q(case_id__in=linked_cases))
 
 

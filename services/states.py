@@ -61,6 +61,8 @@ CASE_STEPS_IN_PLACE: dict[str, frozenset[str]] = {
 }
 
 OPEN_TASK_STATES = frozenset({TS.PENDING, TS.IN_PROGRESS, TS.RETURNED})
+# With the unit (not handed back): the states in which a deadline may be extended.
+WORKING_TASK_STATES = frozenset({TS.PENDING, TS.IN_PROGRESS})
 
 TASK_MOVES: dict[str, Move] = {
     "start": _move({TS.PENDING}, TS.IN_PROGRESS, Kind.TASK_STARTED),

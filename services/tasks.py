@@ -16,6 +16,7 @@ from services.errors import Conflict, IllegalTransition, NotFound, NotPermitted
 from services.locking import lock_case, lock_task
 from services.permissions import can_decide_extension, can_handle_case, can_work_task
 from services.states import (
+    WORKING_TASK_STATES,
     apply_transition,
     case_actions_allowed,
     check_version,
@@ -319,7 +320,7 @@ def request_extension(*, actor: User, task: Task | int, requested_due_on: date, 
     with transaction.atomic():
         task = lock_task(actor, task)
         _require_worker(actor, task)
-        if task.status not in (Task.Status.PENDING, Task.Status.IN_PROGRESS):
+        if task.status not in WORKING_TASK_STATES:
             raise IllegalTransition(
                 _("事项“%(status)s”时不能申请延期") % {"status": task.get_status_display()},
                 current=task.status,
@@ -373,7 +374,7 @@ def _decide_extension(*, actor: User, extension: Extension | int, approve: bool,
                 current=extension.status,
                 allowed=[],
             )
-        if approve and task.status not in (Task.Status.PENDING, Task.Status.IN_PROGRESS):
+        if approve and task.status not in WORKING_TASK_STATES:
             raise IllegalTransition(
                 _("事项已“%(status)s”，不能批准延期，请驳回该申请") % {"status": task.get_status_display()},
                 current=task.status,

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -11,7 +12,7 @@ from services.cases import check_case_fields, submit_case
 from services.errors import NotFound, NotPermitted
 from services.permissions import is_linked_concierge
 from services.roles import is_zone_wide
-from services.selectors import enterprises_visible_to
+from services.selectors import concierge_of_q, enterprises_visible_to, projects_visible_to
 from services.validation import FieldErrors
 from tracker.models import Case, Category, Enterprise, Project, User, Visit
 
@@ -25,6 +26,18 @@ class ProblemSpec:
     description: str
     urgency: str | None = None
     project: Project | None = None
+
+
+def visit_choices(actor: User) -> tuple[QuerySet[Enterprise], QuerySet[Project]]:
+    """The enterprises and projects `actor` may record a visit to (as `record_visit` allows): all for leaders,
+    else those they are concierge or backup of, and the enterprises of such projects."""
+    enterprises = enterprises_visible_to(actor).order_by("name")
+    projects = projects_visible_to(actor).select_related("enterprise").order_by("name")
+    if is_zone_wide(actor):
+        return enterprises, projects
+    linked_projects = projects.filter(concierge_of_q(actor))
+    enterprises = enterprises.filter(concierge_of_q(actor) | Q(pk__in=linked_projects.values("enterprise_id")))
+    return enterprises, projects.filter(Q(enterprise__in=enterprises.values("pk")) | concierge_of_q(actor))
 
 
 def record_visit(

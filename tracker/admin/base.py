@@ -16,9 +16,11 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from services.errors import ServiceError
-from services.selectors import cases_visible_to
+from services.selectors import active_staff, cases_visible_to
+from tracker.models import Department, TaskForce
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -40,6 +42,14 @@ class ScopedAdmin(ReadOnlyAdmin):
     def visible(self, user):
         """Rows of models hanging off a case: those of cases the user may see."""
         return self.model.objects.filter(case__in=cases_visible_to(user).values("pk"))
+
+    def get_object(self, request, object_id, from_field=None):
+        """Read once per request: the page, its buttons and Django's own view all ask for the object."""
+        loaded = request.__dict__.setdefault("_workbench_objects", {})
+        key = (self.model, str(object_id), from_field)
+        if key not in loaded:
+            loaded[key] = super().get_object(request, object_id, from_field)
+        return loaded[key]
 
     def get_queryset(self, request):
         queryset = self.visible(request.user)
@@ -103,6 +113,40 @@ class DateField(forms.DateField):
     """A date picked in the browser's own calendar (ISO dates in and out)."""
 
     widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+TEXTAREA = forms.Textarea(attrs={"rows": 4, "cols": 80})
+
+
+class StaffChoiceField(forms.ModelChoiceField):
+    """A staff member, shown by their display name. Each form gets a fresh copy of the queryset."""
+
+    def __init__(self, *, label, role: str | None = None, **kwargs):
+        super().__init__(queryset=active_staff(role), label=label, required=False, **kwargs)
+
+    def label_from_instance(self, user):
+        return user.display_name
+
+
+class UnitForm(forms.Form):
+    """Who a task is given to: a task force or a department, and optionally an assignee."""
+
+    task_force = forms.ModelChoiceField(
+        label=_("承办专班"),
+        queryset=TaskForce.objects.filter(is_active=True).order_by("-is_standing", "name"),
+        required=False,
+    )
+    department = forms.ModelChoiceField(
+        label=_("承办部门"),
+        queryset=Department.objects.filter(is_active=True).order_by("sort_order", "name"),
+        required=False,
+    )
+    assignee = StaffChoiceField(label=_("承办人"))
+
+
+def expected_version(data: dict) -> int | None:
+    """The version of the object the person was looking at when they pressed the button."""
+    return data.get("version")
 
 
 class ActionForm(forms.Form):
@@ -199,11 +243,17 @@ class ObjectActionsMixin:
         return {}
 
     def _show_refusal(self, request, form, error: ServiceError) -> None:
-        unplaced = []
-        for field, field_errors in error.fields.items():
-            if form is None or not form.place_service_error(field, field_errors):
-                unplaced += field_errors
-        messages.error(request, " ".join([error.message, *unplaced]))
+        show_refusal(request, error, form.place_service_error if form is not None else None)
+
+
+def show_refusal(request, error: ServiceError, place: Callable[[str, list[str]], bool] | None) -> None:
+    """A service's refusal as the admin shows it: each field error on its field where `place` finds one, the
+    rest in the message."""
+    unplaced = []
+    for field, field_errors in error.fields.items():
+        if place is None or not place(field, field_errors):
+            unplaced += field_errors
+    messages.error(request, " ".join([error.message, *unplaced]))
 
 
 def place_row_error(rows: list[forms.Form], prefix: str, field: str, errors: list[str]) -> bool:

@@ -15,25 +15,29 @@ from django.utils.translation import gettext_lazy as _
 from services import calendar
 from services import cases as case_services
 from services import tasks as task_services
-from services.deadlines import cases_due_between_q, overdue_cases_q, rest_of_week
+from services.deadlines import cases_due_between_q, is_task_overdue, overdue_cases_q, rest_of_week
 from services.ledger import case_ledger
-from services.permissions import case_actions_for, is_linked_concierge
+from services.permissions import case_actions_for
 from services.roles import Role
-from services.selectors import case_timeline, cases_visible_to
+from services.selectors import case_timeline, cases_visible_to, my_cases_q
 from services.states import OPEN_TASK_STATES
 from services.timeline import describe_event
 from tracker.admin.base import (
+    TEXTAREA,
     ActionForm,
     DateField,
     ObjectAction,
     ObjectActionsMixin,
     ReadOnlyInline,
     ScopedAdmin,
+    StaffChoiceField,
     TextFilter,
+    UnitForm,
+    expected_version,
     place_row_error,
 )
 from tracker.admin.display import status_badge
-from tracker.models import Attachment, Case, Department, Feedback, Task, TaskForce, User
+from tracker.models import Attachment, Case, Feedback, Task
 
 CS = Case.Status
 
@@ -50,11 +54,7 @@ class QueueFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "mine":
-            me = request.user
-            linked = Q(concierge=me)
-            for prefix in ("enterprise__", "project__"):
-                linked |= Q(**{f"{prefix}concierge": me}) | Q(**{f"{prefix}backup_concierge": me})
-            return queryset.filter(linked)
+            return queryset.filter(my_cases_q(request.user))
         return queryset
 
 
@@ -104,15 +104,13 @@ class ProjectFilter(TextFilter):
 
 # ---- action forms ------------------------------------------------------------------------------------------
 
-_text = forms.Textarea(attrs={"rows": 4, "cols": 80})
-
 
 class ReasonForm(ActionForm):
-    reason = forms.CharField(label=_("理由"), widget=_text, required=False)
+    reason = forms.CharField(label=_("理由"), widget=TEXTAREA, required=False)
 
 
 class NoteForm(ActionForm):
-    note = forms.CharField(label=_("补充内容"), widget=_text, required=False)
+    note = forms.CharField(label=_("补充内容"), widget=TEXTAREA, required=False)
 
 
 class AnswerForm(ActionForm):
@@ -129,50 +127,21 @@ class CallbackForm(ActionForm):
         required=False,
         help_text=_("确认办结时必填"),
     )
-    comment = forms.CharField(label=_("回访记录"), widget=_text, required=False, help_text=_("退回重办时必填"))
-
-
-def _staff(role: str | None = None):
-    users = User.objects.filter(is_active=True, enterprise__isnull=True, is_staff=True)
-    if role:
-        users = users.filter(groups__name=role)
-    return users.order_by("full_name", "username")
-
-
-class StaffChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, user):
-        return user.display_name
+    comment = forms.CharField(label=_("回访记录"), widget=TEXTAREA, required=False, help_text=_("退回重办时必填"))
 
 
 class ReassignForm(ActionForm):
-    concierge = StaffChoiceField(label=_("新的服务专员"), queryset=_staff(Role.CONCIERGE), required=False)
-    note = forms.CharField(label=_("说明"), widget=_text, required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["concierge"].queryset = _staff(Role.CONCIERGE)
+    concierge = StaffChoiceField(label=_("新的服务专员"), role=Role.CONCIERGE)
+    note = forms.CharField(label=_("说明"), widget=TEXTAREA, required=False)
 
 
-class TaskSpecForm(forms.Form):
+class TaskSpecForm(UnitForm):
     """One task of a decomposition. A row left as offered is skipped."""
 
     title = forms.CharField(label=_("事项"), max_length=200, required=False)
-    task_force = forms.ModelChoiceField(
-        label=_("承办专班"), queryset=TaskForce.objects.filter(is_active=True), required=False
-    )
-    department = forms.ModelChoiceField(
-        label=_("承办部门"), queryset=Department.objects.filter(is_active=True), required=False
-    )
-    assignee = StaffChoiceField(label=_("承办人"), queryset=_staff(), required=False)
     due_on = DateField(label=_("办理期限"), required=False)
     description = forms.CharField(label=_("要求"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Fresh querysets each time: units and staff change while the server runs.
-        self.fields["task_force"].queryset = TaskForce.objects.filter(is_active=True).order_by("-is_standing", "name")
-        self.fields["department"].queryset = Department.objects.filter(is_active=True).order_by("sort_order", "name")
-        self.fields["assignee"].queryset = _staff()
+    field_order = ["title", "task_force", "department", "assignee", "due_on", "description"]
 
 
 TaskSpecFormSet = forms.formset_factory(TaskSpecForm, extra=3)
@@ -187,7 +156,6 @@ class DecomposeForm(ActionForm):
         due = calendar.add_working_days(timezone.localdate(), self.obj.category.task_days)
         self.default_due = due
         self.tasks = TaskSpecFormSet(data, prefix="tasks", initial=[{"due_on": due.date}] * 3)
-        self.filled = []
 
     def changed_forms(self) -> list[forms.Form]:
         return [f for f in self.tasks.forms if f.has_changed()]
@@ -215,10 +183,6 @@ class DecomposeForm(ActionForm):
 # ---- the admin ---------------------------------------------------------------------------------------------
 
 
-def _version(data):
-    return data.get("version")
-
-
 CASE_ACTIONS = {
     action.name: action
     for action in [
@@ -226,7 +190,7 @@ CASE_ACTIONS = {
             "accept",
             _("受理"),
             lambda actor, case, data: case_services.accept_case(
-                actor=actor, case=case, expected_version=_version(data)
+                actor=actor, case=case, expected_version=expected_version(data)
             ),
             _("已受理"),
             style="primary",
@@ -235,7 +199,7 @@ CASE_ACTIONS = {
             "decompose",
             _("分解交办"),
             lambda actor, case, data: task_services.decompose_case(
-                actor=actor, case=case, tasks=data["tasks"], expected_version=_version(data)
+                actor=actor, case=case, tasks=data["tasks"], expected_version=expected_version(data)
             ),
             _("已交办"),
             form=DecomposeForm,
@@ -245,7 +209,7 @@ CASE_ACTIONS = {
             "resolve",
             _("办结答复"),
             lambda actor, case, data: case_services.resolve_case(
-                actor=actor, case=case, answer=data["answer"], expected_version=_version(data)
+                actor=actor, case=case, answer=data["answer"], expected_version=expected_version(data)
             ),
             _("已答复，等待企业验收"),
             form=AnswerForm,
@@ -260,7 +224,7 @@ CASE_ACTIONS = {
                 verdict=data["verdict"],
                 rating=data["rating"],
                 comment=data["comment"],
-                expected_version=_version(data),
+                expected_version=expected_version(data),
             ),
             _("已记录回访结果"),
             form=CallbackForm,
@@ -285,7 +249,7 @@ CASE_ACTIONS = {
             "decline",
             _("不予受理"),
             lambda actor, case, data: case_services.decline_case(
-                actor=actor, case=case, reason=data["reason"], expected_version=_version(data)
+                actor=actor, case=case, reason=data["reason"], expected_version=expected_version(data)
             ),
             _("已不予受理"),
             form=ReasonForm,
@@ -313,8 +277,7 @@ class TaskInline(ReadOnlyInline):
 
     @admin.display(description=_("状态"))
     def status_badge(self, task):
-        overdue = task.status in OPEN_TASK_STATES and task.due_on < timezone.localdate()
-        return status_badge(task, overdue=overdue)
+        return status_badge(task, overdue=is_task_overdue(task, timezone.localdate()))
 
 
 class FeedbackInline(ReadOnlyInline):
@@ -462,7 +425,6 @@ class CaseAdmin(ObjectActionsMixin, ScopedAdmin):
             "buttons": self.action_buttons(request, case),
             "timeline": [(event, describe_event(event)) for event in events],
             "attachments": list(Attachment.objects.filter(case=case).select_related("uploaded_by")),
-            "linked": is_linked_concierge(request.user, case.enterprise),
         }
 
     def action_context(self, action, request, obj, form):

@@ -128,7 +128,7 @@ def dashboard_view(request):
         "cards": cards,
         "coverage": coverage_rows,
         "ratings": _bars(
-            [{**row, "label": row["label"]} for row in satisfaction["by_rating"]],
+            satisfaction["by_rating"],
             "label",
             lambda row: _list("feedback", rating__exact=row["rating"]),
         ),

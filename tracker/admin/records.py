@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from services.stats import SATISFIED_RATINGS
 from services.timeline import describe_event
 from tracker.admin.base import ScopedAdmin
 from tracker.models import Attachment, CaseEvent, Feedback
@@ -35,11 +36,10 @@ class SatisfiedFilter(admin.SimpleListFilter):
         return [("yes", _("满意（含基本满意）")), ("no", _("不满意或未评"))]
 
     def queryset(self, request, queryset):
-        satisfied = [Feedback.Rating.VERY_SATISFIED, Feedback.Rating.SATISFIED, Feedback.Rating.FAIRLY_SATISFIED]
         if self.value() == "yes":
-            return queryset.filter(rating__in=satisfied)
+            return queryset.filter(rating__in=SATISFIED_RATINGS)
         if self.value() == "no":
-            return queryset.exclude(rating__in=satisfied)
+            return queryset.exclude(rating__in=SATISFIED_RATINGS)
         return queryset
 
 

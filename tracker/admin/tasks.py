@@ -11,16 +11,24 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from services import tasks as task_services
-from services.deadlines import overdue_tasks_q, rest_of_week, tasks_due_between_q
+from services.deadlines import is_task_overdue, overdue_tasks_q, rest_of_week, tasks_due_between_q
 from services.permissions import extension_actions_for, task_actions_for
 from services.selectors import task_unit_q, tasks_visible_to
-from services.states import OPEN_TASK_STATES
+from services.states import OPEN_TASK_STATES, WORKING_TASK_STATES
 from services.stats import task_department_expression, tasks_completed_on_time_q
 from services.timeline import describe_event
-from tracker.admin.base import ActionForm, DateField, ObjectAction, ObjectActionsMixin, ScopedAdmin
-from tracker.admin.cases import StaffChoiceField, _staff, _text
+from tracker.admin.base import (
+    TEXTAREA,
+    ActionForm,
+    DateField,
+    ObjectAction,
+    ObjectActionsMixin,
+    ScopedAdmin,
+    UnitForm,
+    expected_version,
+)
 from tracker.admin.display import status_badge
-from tracker.models import Department, Extension, Task, TaskForce
+from tracker.models import Department, Extension, Task
 
 TS = Task.Status
 
@@ -113,47 +121,30 @@ class UnitDepartmentFilter(admin.SimpleListFilter):
 
 
 class ResultForm(ActionForm):
-    result = forms.CharField(label=_("办理结果"), widget=_text, required=False)
+    result = forms.CharField(label=_("办理结果"), widget=TEXTAREA, required=False)
 
 
 class TaskReasonForm(ActionForm):
-    reason = forms.CharField(label=_("理由"), widget=_text, required=False)
+    reason = forms.CharField(label=_("理由"), widget=TEXTAREA, required=False)
 
 
 class ExtendForm(ActionForm):
     requested_due_on = DateField(label=_("申请延期至"), required=False)
-    reason = forms.CharField(label=_("延期理由"), widget=_text, required=False)
+    reason = forms.CharField(label=_("延期理由"), widget=TEXTAREA, required=False)
 
 
-class RedispatchForm(ActionForm):
-    task_force = forms.ModelChoiceField(label=_("承办专班"), queryset=TaskForce.objects.none(), required=False)
-    department = forms.ModelChoiceField(label=_("承办部门"), queryset=Department.objects.none(), required=False)
-    assignee = StaffChoiceField(label=_("承办人"), queryset=_staff(), required=False)
-    due_on = DateField(
-        label=_("办理期限"),
-        required=False,
-        help_text=_("留空则按类别时限自动计算"),
-    )
-    note = forms.CharField(label=_("说明"), widget=_text, required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["task_force"].queryset = TaskForce.objects.filter(is_active=True).order_by("-is_standing", "name")
-        self.fields["department"].queryset = Department.objects.filter(is_active=True).order_by("sort_order", "name")
-        self.fields["assignee"].queryset = _staff()
+class RedispatchForm(UnitForm, ActionForm):
+    due_on = DateField(label=_("办理期限"), required=False, help_text=_("留空则按类别时限自动计算"))
+    note = forms.CharField(label=_("说明"), widget=TEXTAREA, required=False)
 
 
 class ReopenTaskForm(ActionForm):
-    note = forms.CharField(label=_("重办要求"), widget=_text, required=False)
+    note = forms.CharField(label=_("重办要求"), widget=TEXTAREA, required=False)
     due_on = DateField(
         label=_("新的期限"),
         required=False,
         help_text=_("留空则按类别时限自动计算"),
     )
-
-
-def _version(data):
-    return data.get("version")
 
 
 TASK_ACTIONS = {
@@ -162,7 +153,9 @@ TASK_ACTIONS = {
         ObjectAction(
             "start",
             _("签收"),
-            lambda actor, task, data: task_services.start_task(actor=actor, task=task, expected_version=_version(data)),
+            lambda actor, task, data: task_services.start_task(
+                actor=actor, task=task, expected_version=expected_version(data)
+            ),
             _("已签收，开始办理"),
             style="primary",
         ),
@@ -170,7 +163,7 @@ TASK_ACTIONS = {
             "complete",
             _("办结"),
             lambda actor, task, data: task_services.complete_task(
-                actor=actor, task=task, result=data["result"], expected_version=_version(data)
+                actor=actor, task=task, result=data["result"], expected_version=expected_version(data)
             ),
             _("已办结"),
             form=ResultForm,
@@ -189,7 +182,7 @@ TASK_ACTIONS = {
             "return",
             _("退回"),
             lambda actor, task, data: task_services.return_task(
-                actor=actor, task=task, reason=data["reason"], expected_version=_version(data)
+                actor=actor, task=task, reason=data["reason"], expected_version=expected_version(data)
             ),
             _("已退回服务专员"),
             form=TaskReasonForm,
@@ -206,7 +199,7 @@ TASK_ACTIONS = {
                 assignee=data["assignee"],
                 due_on=data["due_on"],
                 note=data["note"],
-                expected_version=_version(data),
+                expected_version=expected_version(data),
             ),
             _("已重新交办"),
             form=RedispatchForm,
@@ -216,7 +209,11 @@ TASK_ACTIONS = {
             "reopen",
             _("要求重办"),
             lambda actor, task, data: task_services.reopen_task(
-                actor=actor, task=task, note=data["note"], due_on=data["due_on"], expected_version=_version(data)
+                actor=actor,
+                task=task,
+                note=data["note"],
+                due_on=data["due_on"],
+                expected_version=expected_version(data),
             ),
             _("已要求重办"),
             form=ReopenTaskForm,
@@ -225,7 +222,7 @@ TASK_ACTIONS = {
             "cancel",
             _("撤销事项"),
             lambda actor, task, data: task_services.cancel_task(
-                actor=actor, task=task, reason=data["reason"], expected_version=_version(data)
+                actor=actor, task=task, reason=data["reason"], expected_version=expected_version(data)
             ),
             _("已撤销"),
             form=TaskReasonForm,
@@ -285,12 +282,12 @@ class TaskAdmin(ObjectActionsMixin, ScopedAdmin):
 
     @admin.display(description=_("办理期限"), ordering="due_on")
     def due_display(self, task):
-        overdue = task.status in OPEN_TASK_STATES and task.due_on < timezone.localdate()
+        overdue = is_task_overdue(task, timezone.localdate())
         return format_html('<span class="{}">{}</span>', "overdue" if overdue else "", task.due_on.strftime("%Y-%m-%d"))
 
     @admin.display(description=_("状态"), ordering="status")
     def status_display(self, task):
-        return status_badge(task, overdue=task.status in OPEN_TASK_STATES and task.due_on < timezone.localdate())
+        return status_badge(task, overdue=is_task_overdue(task, timezone.localdate()))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         task = self.get_object(request, object_id)
@@ -303,7 +300,7 @@ class TaskAdmin(ObjectActionsMixin, ScopedAdmin):
                 buttons=self.action_buttons(request, task),
                 timeline=[(event, describe_event(event)) for event in events],
                 extensions=[(e, extension_actions_for(request.user, e)) for e in extensions],
-                overdue=task.status in OPEN_TASK_STATES and task.due_on < timezone.localdate(),
+                overdue=is_task_overdue(task, timezone.localdate()),
             )
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -312,7 +309,7 @@ class TaskAdmin(ObjectActionsMixin, ScopedAdmin):
 
 
 class DecisionForm(ActionForm):
-    note = forms.CharField(label=_("审批意见"), widget=_text, required=False)
+    note = forms.CharField(label=_("审批意见"), widget=TEXTAREA, required=False)
 
 
 EXTENSION_ACTIONS = {
@@ -343,7 +340,7 @@ class OpenTaskFilter(admin.SimpleListFilter):
         return [("yes", _("事项未办结")), ("no", _("事项已办结或撤销"))]
 
     def queryset(self, request, queryset):
-        open_q = Q(task__status__in=[TS.PENDING, TS.IN_PROGRESS])
+        open_q = Q(task__status__in=WORKING_TASK_STATES)
         if self.value() == "yes":
             return queryset.filter(open_q)
         if self.value() == "no":

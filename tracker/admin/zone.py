@@ -21,10 +21,10 @@ from services.errors import InvalidInput, ServiceError
 from services.imports import import_template, preview_import, run_import
 from services.permissions import is_linked_concierge
 from services.roles import is_zone_wide
-from services.selectors import enterprises_visible_to, projects_visible_to
+from services.selectors import concierge_of_q, enterprises_visible_to, projects_visible_to
 from services.stats import contact_since, enterprises_without_contact
-from services.visits import ProblemSpec, record_visit
-from tracker.admin.base import DateField, ScopedAdmin, place_row_error
+from services.visits import ProblemSpec, record_visit, visit_choices
+from tracker.admin.base import DateField, ScopedAdmin, place_row_error, show_refusal
 from tracker.models import Case, Category, Enterprise, Project, Visit
 
 IMPORT_KINDS = {"enterprises": _("企业"), "projects": _("投资项目")}
@@ -68,8 +68,7 @@ class MineFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            me = request.user
-            return queryset.filter(concierge=me) | queryset.filter(backup_concierge=me)
+            return queryset.filter(concierge_of_q(request.user))
         return queryset
 
 
@@ -227,25 +226,16 @@ class VisitForm(forms.Form):
 
     def __init__(self, *args, actor, **kwargs):
         super().__init__(*args, **kwargs)
-        enterprises = enterprises_visible_to(actor).order_by("name")
-        projects = projects_visible_to(actor).order_by("name")
-        if not is_zone_wide(actor):
-            enterprises = enterprises.filter(concierge=actor) | enterprises.filter(backup_concierge=actor)
-            linked_projects = projects.filter(concierge=actor) | projects.filter(backup_concierge=actor)
-            projects = projects.filter(enterprise__in=enterprises) | linked_projects
-        self.fields["enterprise"].queryset = enterprises
-        self.fields["project"].queryset = projects.select_related("enterprise")
+        self.fields["enterprise"].queryset, self.fields["project"].queryset = visit_choices(actor)
 
 
 class ProblemForm(forms.Form):
-    category = forms.ModelChoiceField(label=_("类别"), queryset=Category.objects.none(), required=False)
+    category = forms.ModelChoiceField(
+        label=_("类别"), queryset=Category.objects.filter(is_active=True).order_by("sort_order"), required=False
+    )
     title = forms.CharField(label=_("问题"), max_length=200, required=False)
     description = forms.CharField(label=_("描述"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
     urgency = forms.ChoiceField(label=_("紧急程度"), choices=Case.Urgency.choices, initial=Case.Urgency.NORMAL)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["category"].queryset = Category.objects.filter(is_active=True).order_by("sort_order")
 
 
 ProblemFormSet = forms.formset_factory(ProblemForm, extra=3)
@@ -299,14 +289,15 @@ class VisitAdmin(ScopedAdmin):
             try:
                 visit, cases = record_visit(actor=request.user, problems=specs, **form.cleaned_data)
             except ServiceError as error:
-                unplaced = []
-                for field, field_errors in error.fields.items():
-                    if field in form.fields:
-                        for message in field_errors:
-                            form.add_error(field, message)
-                    elif not place_row_error(filled, "problems", field, field_errors):
-                        unplaced += field_errors
-                messages.error(request, " ".join([error.message, *unplaced]))
+
+                def place(field: str, field_errors: list[str]) -> bool:
+                    if field not in form.fields:
+                        return place_row_error(filled, "problems", field, field_errors)
+                    for message in field_errors:
+                        form.add_error(field, message)
+                    return True
+
+                show_refusal(request, error, place)
             else:
                 numbers = "、".join(case.number for case in cases)
                 note = gettext("已登记走访") + (
