@@ -7,7 +7,8 @@ tasks by their `due_on`) or resolved (the enterprise's verdict by `verdict_due_o
 
 from datetime import date, timedelta
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case as Choose
+from django.db.models import Exists, IntegerField, Min, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from services.states import OPEN_TASK_STATES
 from tracker.models import Case, Task
@@ -55,3 +56,29 @@ def cases_due_between_q(start: date, end: date) -> Q:
 def rest_of_week(today: date) -> tuple[date, date]:
     """From `today` to the Sunday of its week: what is still due this week (overdue items are listed apart)."""
     return today, today + timedelta(days=6 - today.weekday())
+
+
+def annotate_case_deadlines(queryset: QuerySet[Case], today: date) -> QuerySet[Case]:
+    """Add `urgency_rank`, `is_overdue` and `next_due` (the next deadline someone must meet), computed in the
+    list's one query."""
+    next_task_due = (
+        Task.objects.filter(case=OuterRef("pk"), status__in=OPEN_TASK_STATES)
+        .values("case")
+        .annotate(first=Min("due_on"))
+        .values("first")
+    )
+    return queryset.annotate(
+        urgency_rank=Choose(
+            When(urgency=Case.Urgency.CRITICAL, then=Value(2)),
+            When(urgency=Case.Urgency.URGENT, then=Value(1)),
+            default=Value(0),
+            output_field=IntegerField(),
+        ),
+        is_overdue=Choose(When(overdue_cases_q(today), then=Value(True)), default=Value(False)),
+        next_due=Choose(
+            When(status=CS.SUBMITTED, then="accept_due_on"),
+            When(status=CS.RESOLVED, then="verdict_due_on"),
+            When(status__in=[CS.ACCEPTED, CS.IN_PROGRESS], then=Subquery(next_task_due)),
+            default=None,
+        ),
+    )

@@ -82,3 +82,16 @@ class StaleVersion(Conflict):
 
     def as_dict(self) -> dict:
         return {**super().as_dict(), "current_version": self.current_version}
+
+
+class PreconditionFailed(StaleVersion):
+    """The caller made the change conditional on a version (HTTP If-Match) the object no longer has."""
+
+    code = "precondition_failed"
+    http_status = 412
+
+
+class IdempotencyKeyReused(Conflict):
+    """An idempotency key already answered a different request."""
+
+    code = "idempotency_key_reused"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from services import webhooks
 from services.errors import IllegalTransition, StaleVersion
 from tracker.models import Case, CaseEvent, Feedback, Task, User
 
@@ -121,7 +122,8 @@ def record_event(
     data: dict | None = None,
     at=None,
 ) -> CaseEvent:
-    """Append one event to the case's timeline and mark the case changed (version, updated_at).
+    """Append one event to the case's timeline, mark the case changed (version, updated_at) and write the
+    webhook deliveries it calls for.
 
     The caller holds the case row lock and an open transaction.
     """
@@ -140,6 +142,7 @@ def record_event(
     case.version += 1
     case.updated_at = at
     Case.objects.filter(pk=case.pk).update(version=case.version, updated_at=at)
+    webhooks.on_case_event(event, case)
     return event
 
 

@@ -1,0 +1,5 @@
+"""The Django project and app. The Celery app is loaded with Django so `shared_task` binds to it."""
+
+from tracker.celery import app as celery_app
+
+__all__ = ["celery_app"]

@@ -8,10 +8,12 @@ from django.utils.translation import gettext_lazy
 from services import cases as case_services
 from services.errors import (
     Conflict,
+    IdempotencyKeyReused,
     IllegalTransition,
     InvalidInput,
     NotFound,
     NotPermitted,
+    PreconditionFailed,
     ServiceError,
     StaleVersion,
 )
@@ -33,6 +35,8 @@ EXAMPLES = {
     Conflict: (Conflict("已登记", fields={"uscc": ["已登记"]}), 409),
     IllegalTransition: (IllegalTransition("当前状态下不能执行此操作", current="closed", allowed=["b", "a"]), 409),
     StaleVersion: (StaleVersion("已被他人修改", current_version=7), 409),
+    PreconditionFailed: (PreconditionFailed("If-Match 与当前版本不符", current_version=7), 412),
+    IdempotencyKeyReused: (IdempotencyKeyReused("幂等键已用于另一个请求"), 409),
 }
 
 

@@ -4,8 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case as Choose
-from django.db.models import IntegerField, Min, OuterRef, Q, Subquery, Value, When
+from django.db.models import Q
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
@@ -15,12 +14,17 @@ from django.utils.translation import gettext_lazy as _
 from services import calendar
 from services import cases as case_services
 from services import tasks as task_services
-from services.deadlines import cases_due_between_q, is_task_overdue, overdue_cases_q, rest_of_week
+from services.deadlines import (
+    annotate_case_deadlines,
+    cases_due_between_q,
+    is_task_overdue,
+    overdue_cases_q,
+    rest_of_week,
+)
 from services.ledger import case_ledger
 from services.permissions import case_actions_for
 from services.roles import Role
 from services.selectors import case_timeline, cases_visible_to, my_cases_q
-from services.states import OPEN_TASK_STATES
 from services.timeline import describe_event
 from tracker.admin.base import (
     TEXTAREA,
@@ -289,31 +293,6 @@ class FeedbackInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("recorded_by")
 
 
-def _annotated(queryset, today):
-    """Urgency rank, overdue flag and next deadline, computed in the list's one query."""
-    next_task_due = (
-        Task.objects.filter(case=OuterRef("pk"), status__in=OPEN_TASK_STATES)
-        .values("case")
-        .annotate(first=Min("due_on"))
-        .values("first")
-    )
-    return queryset.annotate(
-        urgency_rank=Choose(
-            When(urgency=Case.Urgency.CRITICAL, then=Value(2)),
-            When(urgency=Case.Urgency.URGENT, then=Value(1)),
-            default=Value(0),
-            output_field=IntegerField(),
-        ),
-        is_overdue=Choose(When(overdue_cases_q(today), then=Value(True)), default=Value(False)),
-        next_due=Choose(
-            When(status=CS.SUBMITTED, then="accept_due_on"),
-            When(status=CS.RESOLVED, then="verdict_due_on"),
-            When(status__in=[CS.ACCEPTED, CS.IN_PROGRESS], then=Subquery(next_task_due)),
-            default=None,
-        ),
-    )
-
-
 @admin.register(Case)
 class CaseAdmin(ObjectActionsMixin, ScopedAdmin):
     list_display = [
@@ -354,7 +333,7 @@ class CaseAdmin(ObjectActionsMixin, ScopedAdmin):
     change_list_template = "admin/tracker/case/change_list.html"
 
     def visible(self, user):
-        return _annotated(cases_visible_to(user), timezone.localdate())
+        return annotate_case_deadlines(cases_visible_to(user), timezone.localdate())
 
     def get_ordering(self, request):
         return ["-urgency_rank", "-submitted_at", "-id"]

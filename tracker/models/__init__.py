@@ -1,5 +1,6 @@
 """The domain's tables. Rules about them live in `services/`, never here."""
 
+from tracker.models.api import ApiToken, IdempotencyRecord, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from tracker.models.calendar import HolidayOverride
 from tracker.models.cases import (
     Attachment,
@@ -16,6 +17,7 @@ from tracker.models.org import Department, TaskForce, User
 from tracker.models.zone import Enterprise, Project, Tier
 
 __all__ = [
+    "ApiToken",
     "Attachment",
     "Case",
     "CaseEvent",
@@ -26,10 +28,14 @@ __all__ = [
     "Extension",
     "Feedback",
     "HolidayOverride",
+    "IdempotencyRecord",
     "Project",
     "Task",
     "TaskForce",
     "Tier",
     "User",
     "Visit",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

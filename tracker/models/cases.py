@@ -86,7 +86,9 @@ class Case(models.Model):
     category = models.ForeignKey(Category, verbose_name=_("类别"), on_delete=models.PROTECT, related_name="cases")
     title = models.CharField(_("标题"), max_length=200)
     description = models.TextField(_("问题描述"))
-    urgency = models.CharField(_("紧急程度"), max_length=10, choices=Urgency.choices, default=Urgency.NORMAL)
+    urgency = models.CharField(
+        _("紧急程度"), max_length=10, choices=Urgency.choices, default=Urgency.NORMAL, db_index=True
+    )
     channel = models.CharField(_("来源渠道"), max_length=10, choices=Channel.choices, db_index=True)
     status = models.CharField(
         _("状态"), max_length=20, choices=Status.choices, default=Status.SUBMITTED, editable=False
@@ -179,7 +181,7 @@ class Task(models.Model):
     )
     title = models.CharField(_("事项"), max_length=200)
     description = models.TextField(_("办理要求"), blank=True)
-    due_on = models.DateField(_("办理期限"))
+    due_on = models.DateField(_("办理期限"), db_index=True)
     due_is_provisional = models.BooleanField(
         _("期限待核"), default=False, help_text=_("期限跨入节假日数据未发布的年份，按周一至周五估算")
     )

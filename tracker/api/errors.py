@@ -1,0 +1,74 @@
+"""Every API error as `{"code", "message", "fields"}` with the status its meaning calls for (DESIGN.md §7)."""
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from services.errors import ServiceError
+
+_CODES = {
+    exceptions.ParseError: "malformed",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.PermissionDenied: "not_permitted",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "throttled",
+}
+
+
+def flatten(detail, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested error detail as {"field": [...], "tasks[0].title": [...]}."""
+    fields: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            for field, messages in flatten(value, name).items():
+                fields.setdefault(field, []).extend(messages)
+    elif isinstance(detail, list) and detail and all(not isinstance(item, dict | list) for item in detail):
+        fields[prefix or "non_field_errors"] = [str(item) for item in detail]
+    elif isinstance(detail, list):
+        for index, item in enumerate(detail):
+            for field, messages in flatten(item, f"{prefix}[{index}]").items():
+                fields.setdefault(field, []).extend(messages)
+    elif detail not in (None, ""):
+        fields[prefix or "non_field_errors"] = [str(detail)]
+    return fields
+
+
+def error_body(code: str, message: str, fields: dict | None = None, **extra) -> dict:
+    return {"code": code, "message": str(message), "fields": fields or {}, **extra}
+
+
+def exception_handler(exc, context):
+    """DRF's exception handler: service errors keep their code and status; DRF's and Django's are translated."""
+    if isinstance(exc, ServiceError):
+        return Response(exc.as_dict(), status=exc.http_status)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(error_body("too_large", _("请求体过大")), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(_("对象不存在或无权查看"))
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if not isinstance(exc, exceptions.APIException):
+        return None  # a real fault: Django logs it and answers 500
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None) is not None:
+        headers["Retry-After"] = str(int(exc.wait))
+    if isinstance(exc, exceptions.ValidationError):
+        body = error_body("invalid", _("提交的内容有误，请检查标出的字段"), flatten(exc.detail))
+    else:
+        code = next((code for cls, code in _CODES.items() if isinstance(exc, cls)), "error")
+        body = error_body(code, exc.detail if isinstance(exc.detail, str) else str(exc.detail))
+    return Response(body, status=exc.status_code, headers=headers)
+
+
+def not_found(request, *args, **kwargs):
+    """An /api/ address that matches no endpoint."""
+    return JsonResponse(error_body("not_found", _("接口地址不存在")), status=404)

@@ -1,0 +1,91 @@
+"""List filters. Each filters on an indexed column (tests/api/test_filters_indexed.py checks it)."""
+
+import django_filters as filters
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from services.deadlines import overdue_cases_q, overdue_tasks_q
+from tracker.models import Case, Enterprise, Project, Task
+from tracker.models.zone import Industry
+
+
+class IdInFilter(filters.BaseInFilter, filters.NumberFilter):
+    pass
+
+
+class CharInFilter(filters.BaseInFilter, filters.CharFilter):
+    pass
+
+
+class CaseFilter(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=Case.Status.choices, help_text=_("可重复：?status=a&status=b"))
+    category = CharInFilter(field_name="category__code", help_text=_("类别代码，逗号分隔"))
+    enterprise = IdInFilter(field_name="enterprise_id")
+    project = IdInFilter(field_name="project_id")
+    concierge = IdInFilter(field_name="concierge_id")
+    department = filters.NumberFilter(method="filter_department", help_text=_("有事项交给该部门的诉求"))
+    urgency = filters.ChoiceFilter(choices=Case.Urgency.choices)
+    channel = filters.ChoiceFilter(choices=Case.Channel.choices)
+    overdue = filters.BooleanFilter(method="filter_overdue", help_text=_("true：已逾期；false：未逾期"))
+    created_after = filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
+    created_before = filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="lt")
+    updated_after = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_before = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="lt")
+
+    class Meta:
+        model = Case
+        fields = []
+
+    def filter_department(self, queryset, name, value):
+        tasked = Task.objects.filter(case=OuterRef("pk"), department_id=value)
+        return queryset.filter(Exists(tasked))
+
+    def filter_overdue(self, queryset, name, value):
+        q = overdue_cases_q(timezone.localdate())
+        return queryset.filter(q if value else ~q)
+
+
+class TaskFilter(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=Task.Status.choices)
+    case = IdInFilter(field_name="case_id")
+    department = IdInFilter(field_name="department_id")
+    task_force = IdInFilter(field_name="task_force_id")
+    assignee = IdInFilter(field_name="assignee_id")
+    overdue = filters.BooleanFilter(method="filter_overdue")
+    due_after = filters.DateFilter(field_name="due_on", lookup_expr="gte")
+    due_before = filters.DateFilter(field_name="due_on", lookup_expr="lte")
+    updated_after = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_before = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="lt")
+
+    class Meta:
+        model = Task
+        fields = []
+
+    def filter_overdue(self, queryset, name, value):
+        q = overdue_tasks_q(timezone.localdate())
+        return queryset.filter(q if value else ~q)
+
+
+class EnterpriseFilter(filters.FilterSet):
+    uscc = filters.CharFilter(field_name="uscc")
+    name = filters.CharFilter(field_name="name", lookup_expr="startswith", help_text=_("名称开头"))
+    industry = filters.ChoiceFilter(choices=Industry.choices)
+    concierge = IdInFilter(field_name="concierge_id")
+    updated_after = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+
+    class Meta:
+        model = Enterprise
+        fields = []
+
+
+class ProjectFilter(filters.FilterSet):
+    enterprise = IdInFilter(field_name="enterprise_id")
+    stage = filters.ChoiceFilter(choices=Project.Stage.choices)
+    level = filters.ChoiceFilter(choices=Project.Level.choices)
+    concierge = IdInFilter(field_name="concierge_id")
+    updated_after = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+
+    class Meta:
+        model = Project
+        fields = []

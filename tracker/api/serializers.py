@@ -1,0 +1,432 @@
+"""Representations of the domain for the API, and the shapes of what callers send. No rule lives here: input
+serializers only parse types and resolve ids among what the caller may see; services decide the rest."""
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from services import webhooks
+from services.permissions import case_actions_for
+from services.selectors import projects_visible_to
+from services.timeline import describe_event
+from tracker.models import (
+    ApiToken,
+    Attachment,
+    Case,
+    CaseEvent,
+    Category,
+    Department,
+    Enterprise,
+    Extension,
+    Feedback,
+    Project,
+    Task,
+    TaskForce,
+    User,
+    WebhookSubscription,
+)
+
+# References ------------------------------------------------------------------------------------------------
+
+
+class PersonSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="display_name", read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "name", "phone"]
+
+
+class NamedRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+
+
+class CategoryRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "code", "name"]
+
+
+class CaseRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Case
+        fields = ["id", "number", "title", "status"]
+
+
+# Reference data and the register -----------------------------------------------------------------------------
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "code", "name", "description", "accept_days", "task_days", "verdict_days", "is_active"]
+
+
+class DepartmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Department
+        fields = ["id", "code", "name", "kind", "phone", "is_active"]
+
+
+class TaskForceSerializer(serializers.ModelSerializer):
+    lead_department = NamedRefSerializer(read_only=True)
+    assisting_departments = NamedRefSerializer(many=True, read_only=True)
+    case = serializers.PrimaryKeyRelatedField(read_only=True, help_text=_("为单个诉求组建的专班所属诉求"))
+
+    class Meta:
+        model = TaskForce
+        fields = ["id", "name", "lead_department", "assisting_departments", "is_standing", "case", "is_active"]
+
+
+class EnterpriseSerializer(serializers.ModelSerializer):
+    tiers = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    concierge = PersonSerializer(read_only=True)
+    backup_concierge = PersonSerializer(read_only=True)
+    linked_leader = PersonSerializer(read_only=True)
+
+    class Meta:
+        model = Enterprise
+        fields = [
+            "id",
+            "name",
+            "uscc",
+            "uscc_checksum_ok",
+            "industry",
+            "tiers",
+            "is_key",
+            "park",
+            "address",
+            "contact_name",
+            "contact_phone",
+            "contact_email",
+            "concierge",
+            "backup_concierge",
+            "linked_leader",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    enterprise = NamedRefSerializer(read_only=True)
+    concierge = PersonSerializer(read_only=True)
+
+    class Meta:
+        model = Project
+        fields = [
+            "id",
+            "enterprise",
+            "name",
+            "total_investment",
+            "stage",
+            "level",
+            "signed_on",
+            "concierge",
+            "created_at",
+            "updated_at",
+        ]
+
+
+# Cases -----------------------------------------------------------------------------------------------------
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    enterprise = NamedRefSerializer(read_only=True)
+    project = NamedRefSerializer(read_only=True, allow_null=True)
+    category = CategoryRefSerializer(read_only=True)
+    concierge = PersonSerializer(read_only=True, allow_null=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    is_overdue = serializers.BooleanField(read_only=True, default=False)
+    next_due = serializers.DateField(read_only=True, allow_null=True, default=None)
+    actions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "number",
+            "enterprise",
+            "project",
+            "category",
+            "title",
+            "description",
+            "urgency",
+            "channel",
+            "status",
+            "status_display",
+            "concierge",
+            "accept_due_on",
+            "verdict_due_on",
+            "next_due",
+            "is_overdue",
+            "answer",
+            "submitted_at",
+            "accepted_at",
+            "resolved_at",
+            "closed_at",
+            "updated_at",
+            "version",
+            "actions",
+        ]
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_actions(self, case) -> list[str]:
+        """What the caller may do to the case now (POST /cases/{id}/{action}/)."""
+        request = self.context.get("request")
+        return case_actions_for(request.user, case) if request else []
+
+
+class TaskBriefSerializer(serializers.ModelSerializer):
+    task_force = NamedRefSerializer(read_only=True, allow_null=True)
+    department = NamedRefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Task
+        fields = ["id", "title", "status", "task_force", "department", "due_on", "completed_at"]
+
+
+class FeedbackSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Feedback
+        fields = ["id", "verdict", "rating", "comment", "source", "created_at"]
+
+
+class CaseDetailSerializer(CaseSerializer):
+    tasks = TaskBriefSerializer(many=True, read_only=True)
+    feedback = FeedbackSerializer(many=True, read_only=True)
+
+    class Meta(CaseSerializer.Meta):
+        fields = [*CaseSerializer.Meta.fields, "tasks", "feedback"]
+
+
+class EventSerializer(serializers.ModelSerializer):
+    actor = PersonSerializer(read_only=True, allow_null=True)
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    text = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CaseEvent
+        fields = [
+            "id",
+            "kind",
+            "kind_display",
+            "from_status",
+            "to_status",
+            "note",
+            "actor",
+            "task",
+            "created_at",
+            "text",
+        ]
+
+    def get_text(self, event) -> str:
+        """The event in a sentence, in the caller's language."""
+        return describe_event(event)
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    uploaded_by = PersonSerializer(read_only=True)
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "original_name", "size", "content_type", "sha256", "uploaded_by", "created_at", "download_url"]
+
+    def get_download_url(self, attachment) -> str:
+        return reverse("api:case-attachment-download", args=[attachment.case_id, attachment.pk])
+
+
+# Tasks -----------------------------------------------------------------------------------------------------
+
+
+class ExtensionSerializer(serializers.ModelSerializer):
+    requested_by = PersonSerializer(read_only=True)
+
+    class Meta:
+        model = Extension
+        fields = [
+            "id",
+            "status",
+            "previous_due_on",
+            "requested_due_on",
+            "reason",
+            "requested_by",
+            "decision_note",
+            "decided_at",
+            "created_at",
+        ]
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    case = CaseRefSerializer(read_only=True)
+    task_force = NamedRefSerializer(read_only=True, allow_null=True)
+    department = NamedRefSerializer(read_only=True, allow_null=True)
+    assignee = PersonSerializer(read_only=True, allow_null=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+
+    class Meta:
+        model = Task
+        fields = [
+            "id",
+            "case",
+            "title",
+            "description",
+            "task_force",
+            "department",
+            "assignee",
+            "due_on",
+            "due_is_provisional",
+            "status",
+            "status_display",
+            "result",
+            "created_at",
+            "started_at",
+            "completed_at",
+            "updated_at",
+            "version",
+        ]
+
+
+class TaskDetailSerializer(TaskSerializer):
+    extensions = ExtensionSerializer(many=True, read_only=True)
+    actions = serializers.ListField(child=serializers.CharField(), read_only=True, source="api_actions")
+
+    class Meta(TaskSerializer.Meta):
+        fields = [*TaskSerializer.Meta.fields, "extensions", "actions"]
+
+
+# What callers send -------------------------------------------------------------------------------------------
+
+
+class VersionedInput(serializers.Serializer):
+    version = serializers.IntegerField(
+        required=False, min_value=1, help_text=_("读取时的版本号；已被他人修改时返回 409。也可用 If-Match 头")
+    )
+
+
+class CaseSubmitInput(serializers.Serializer):
+    enterprise = serializers.IntegerField(
+        required=False, min_value=1, help_text=_("企业编号；企业用户可省略（即本企业）")
+    )
+    enterprise_uscc = serializers.CharField(required=False, max_length=18, help_text=_("或以统一社会信用代码指明企业"))
+    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.none(), required=False, allow_null=True)
+    category = serializers.SlugRelatedField(
+        slug_field="code", queryset=Category.objects.filter(is_active=True), help_text=_("类别代码，见 /categories/")
+    )
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=10000)
+    urgency = serializers.ChoiceField(choices=Case.Urgency.choices, required=False)
+    channel = serializers.ChoiceField(
+        choices=Case.Channel.choices, required=False, help_text=_("来源渠道，默认 api；12345 热线转来的用 hotline")
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["project"].queryset = projects_visible_to(request.user)
+
+
+class NoteInput(VersionedInput):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class ReasonInput(VersionedInput):
+    reason = serializers.CharField(max_length=2000)
+
+
+class OptionalReasonInput(VersionedInput):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class AnswerInput(VersionedInput):
+    answer = serializers.CharField(max_length=10000)
+
+
+class ConfirmInput(VersionedInput):
+    rating = serializers.ChoiceField(choices=Feedback.Rating.choices, help_text=_("5 非常满意 … 1 非常不满意"))
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class ReopenInput(VersionedInput):
+    reason = serializers.CharField(max_length=2000)
+    rating = serializers.ChoiceField(choices=Feedback.Rating.choices, required=False, allow_null=True)
+
+
+class CallbackInput(VersionedInput):
+    verdict = serializers.ChoiceField(choices=Feedback.Verdict.choices)
+    rating = serializers.ChoiceField(choices=Feedback.Rating.choices, required=False, allow_null=True)
+    comment = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, help_text=_("企业的意见；退回重办时必填")
+    )
+
+
+class TaskSpecInput(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+    task_force = serializers.PrimaryKeyRelatedField(queryset=TaskForce.objects.all(), required=False, allow_null=True)
+    department = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all(), required=False, allow_null=True)
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True, enterprise__isnull=True), required=False, allow_null=True
+    )
+    due_on = serializers.DateField(required=False, allow_null=True, help_text=_("省略则按类别的办理时限（工作日）"))
+
+
+class DecomposeInput(VersionedInput):
+    tasks = TaskSpecInput(many=True, allow_empty=False, max_length=50)
+
+
+class ResultInput(VersionedInput):
+    result = serializers.CharField(max_length=10000)
+
+
+class ExtendInput(serializers.Serializer):
+    requested_due_on = serializers.DateField()
+    reason = serializers.CharField(max_length=2000)
+
+
+class AttachmentUploadInput(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True, use_url=False)
+
+
+# Webhook subscriptions -----------------------------------------------------------------------------------------
+
+
+class WebhookSubscriptionSerializer(serializers.ModelSerializer):
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(webhooks.EVENT_TYPES)), allow_empty=False
+    )
+    secret = serializers.CharField(read_only=True, help_text=_("签名密钥：用它验证 X-Webhook-Signature"))
+    owner = PersonSerializer(read_only=True)
+    rotate_secret = serializers.BooleanField(write_only=True, required=False, default=False)
+
+    class Meta:
+        model = WebhookSubscription
+        fields = [
+            "id",
+            "name",
+            "url",
+            "event_types",
+            "is_active",
+            "secret",
+            "owner",
+            "rotate_secret",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+        extra_kwargs = {"url": {"validators": []}}  # services.webhooks checks the address
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at"]
+
+
+@extend_schema_field(OpenApiTypes.BINARY)
+class BinaryField(serializers.Field):
+    pass

@@ -1,0 +1,308 @@
+"""Cases: list and read what the caller may see, submit, move through the loop, the timeline, the files."""
+
+from django.db.models import Prefetch
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import MultiPartParser
+
+from services import attachments as attachment_services
+from services import cases as case_services
+from services import tasks as task_services
+from services.deadlines import annotate_case_deadlines
+from services.errors import InvalidInput, NotFound
+from services.selectors import case_timeline, cases_visible_to
+from services.tasks import TaskSpec
+from tracker.api import filters, serializers
+from tracker.api.views.base import IDEMPOTENCY_KEY, IF_MATCH, WriteMixin, etag, validated
+from tracker.models import Attachment, Case, Enterprise, Task
+
+
+def _transition_schema(request_serializer, summary: str):
+    return extend_schema(
+        request=request_serializer,
+        responses={200: serializers.CaseDetailSerializer},
+        parameters=[IDEMPOTENCY_KEY, IF_MATCH],
+        summary=summary,
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Cases the caller may see"),
+    retrieve=extend_schema(summary="One case with its tasks and verdicts; the ETag is its version"),
+)
+class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
+    filterset_class = filters.CaseFilter
+    ordering_fields = ["id", "submitted_at", "updated_at"]
+
+    def get_queryset(self):
+        cases = annotate_case_deadlines(cases_visible_to(self.request.user), timezone.localdate())
+        if self.action != "list":
+            tasks = Task.objects.select_related("task_force", "department").order_by("id")
+            cases = cases.prefetch_related(Prefetch("tasks", queryset=tasks), "feedback")
+        return cases
+
+    def get_serializer_class(self):
+        return serializers.CaseSerializer if self.action == "list" else serializers.CaseDetailSerializer
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        response["ETag"] = etag(response.data["version"])
+        return response
+
+    def _case_body(self, pk) -> dict:
+        case = get_object_or_404(self.get_queryset(), pk=pk)
+        return serializers.CaseDetailSerializer(case, context=self.get_serializer_context()).data
+
+    # Submit ----------------------------------------------------------------------------------------------------
+
+    @extend_schema(
+        request=serializers.CaseSubmitInput,
+        responses={201: serializers.CaseDetailSerializer},
+        parameters=[IDEMPOTENCY_KEY],
+        summary="Submit a case: an enterprise user for its own enterprise; staff or an integration on behalf of one",
+    )
+    def create(self, request, *args, **kwargs):
+        data = validated(serializers.CaseSubmitInput, request)
+        enterprise = self._enterprise_named(request.user, data)
+
+        def produce():
+            try:
+                case = case_services.submit_case(
+                    actor=request.user,
+                    enterprise=enterprise,
+                    category=data["category"],
+                    title=data["title"],
+                    description=data["description"],
+                    urgency=data.get("urgency"),
+                    channel=data.get("channel") or Case.Channel.API,  # the channel a request came through
+                    project=data.get("project"),
+                )
+            except NotFound:
+                # Existence of an enterprise the caller may not submit for is not confirmed.
+                raise InvalidInput.field("enterprise", _("企业不存在或无权为其提交诉求")) from None
+            return self._case_body(case.pk)
+
+        response = self.respond_to_write(request, produce, status_code=201)
+        if response.status_code == 201:
+            response["Location"] = f"{request.path}{response.data['id']}/"
+        return response
+
+    @staticmethod
+    def _enterprise_named(user, data) -> Enterprise:
+        if "enterprise" in data and "enterprise_uscc" in data:
+            raise InvalidInput.field("enterprise", _("enterprise 与 enterprise_uscc 只需给出一个"))
+        if "enterprise" in data:
+            lookup = {"pk": data["enterprise"]}
+        elif "enterprise_uscc" in data:
+            lookup = {"uscc": data["enterprise_uscc"].strip().upper()}
+        elif user.enterprise_id:
+            lookup = {"pk": user.enterprise_id}
+        else:
+            raise InvalidInput.field("enterprise", _("请指明企业（enterprise 或 enterprise_uscc）"))
+        enterprise = Enterprise.objects.filter(**lookup).first()
+        if enterprise is None:
+            raise InvalidInput.field("enterprise", _("企业不存在或无权为其提交诉求"))
+        return enterprise
+
+    # Transitions ----------------------------------------------------------------------------------------------
+
+    def _transition(self, request, pk, input_serializer, call):
+        data = validated(input_serializer, request)
+
+        def produce():
+            self.call_versioned(request, data, lambda version: call(data, version))
+            return self._case_body(pk)
+
+        return self.respond_to_write(request, produce)
+
+    @_transition_schema(serializers.NoteInput, "Accept the case (concierge)")
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        return self._transition(
+            request,
+            pk,
+            serializers.NoteInput,
+            lambda d, v: case_services.accept_case(
+                actor=request.user, case=pk, note=d.get("note", ""), expected_version=v
+            ),
+        )
+
+    @_transition_schema(serializers.ReasonInput, "Decline the case with a reason (concierge)")
+    @action(detail=True, methods=["post"])
+    def decline(self, request, pk=None):
+        return self._transition(
+            request,
+            pk,
+            serializers.ReasonInput,
+            lambda d, v: case_services.decline_case(
+                actor=request.user, case=pk, reason=d["reason"], expected_version=v
+            ),
+        )
+
+    @_transition_schema(serializers.DecomposeInput, "Give tasks to task forces or departments (concierge)")
+    @action(detail=True, methods=["post"])
+    def decompose(self, request, pk=None):
+        return self._transition(
+            request,
+            pk,
+            serializers.DecomposeInput,
+            lambda d, v: task_services.decompose_case(
+                actor=request.user, case=pk, tasks=[TaskSpec(**spec) for spec in d["tasks"]], expected_version=v
+            ),
+        )
+
+    @_transition_schema(serializers.AnswerInput, "Answer the enterprise once every task is done (concierge)")
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        return self._transition(
+            request,
+            pk,
+            serializers.AnswerInput,
+            lambda d, v: case_services.resolve_case(
+                actor=request.user, case=pk, answer=d["answer"], expected_version=v
+            ),
+        )
+
+    @_transition_schema(serializers.ConfirmInput, "Accept the result with a rating (the enterprise)")
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        return self._transition(
+            request,
+            pk,
+            serializers.ConfirmInput,
+            lambda d, v: case_services.confirm_case(
+                actor=request.user, case=pk, rating=d["rating"], comment=d.get("comment", ""), expected_version=v
+            ),
+        )
+
+    @_transition_schema(serializers.ReopenInput, "Reject the result with a reason; the case is reworked")
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        return self._transition(
+            request,
+            pk,
+            serializers.ReopenInput,
+            lambda d, v: case_services.reopen_case(
+                actor=request.user, case=pk, reason=d["reason"], rating=d.get("rating"), expected_version=v
+            ),
+        )
+
+    @_transition_schema(serializers.OptionalReasonInput, "Withdraw the case before it is resolved (the enterprise)")
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        return self._transition(
+            request,
+            pk,
+            serializers.OptionalReasonInput,
+            lambda d, v: case_services.withdraw_case(
+                actor=request.user, case=pk, reason=d.get("reason", ""), expected_version=v
+            ),
+        )
+
+    @_transition_schema(serializers.CallbackInput, "Record the enterprise's verdict given by phone (回访)")
+    @action(detail=True, methods=["post"])
+    def callback(self, request, pk=None):
+        return self._transition(
+            request,
+            pk,
+            serializers.CallbackInput,
+            lambda d, v: case_services.record_callback(
+                actor=request.user,
+                case=pk,
+                verdict=d["verdict"],
+                rating=d.get("rating"),
+                comment=d.get("comment", ""),
+                expected_version=v,
+            ),
+        )
+
+    # Timeline -------------------------------------------------------------------------------------------------
+
+    @extend_schema(responses=serializers.EventSerializer(many=True), filters=False, summary="The case's timeline")
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None, ordering_fields=[])
+    def events(self, request, pk=None):
+        case = get_object_or_404(cases_visible_to(request.user).select_related(None).only("pk"), pk=pk)
+        page = self.paginate_events(case_timeline(case))
+        return self.get_paginated_events(page)
+
+    def paginate_events(self, events):
+        self._event_paginator = TimelinePagination()
+        return self._event_paginator.paginate_queryset(events, self.request, view=self)
+
+    def get_paginated_events(self, page):
+        data = serializers.EventSerializer(page, many=True, context=self.get_serializer_context()).data
+        return self._event_paginator.get_paginated_response(data)
+
+
+class TimelinePagination(CursorPagination):
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 500
+    ordering = ("created_at", "id")
+
+
+@extend_schema(parameters=[OpenApiParameter("case_pk", OpenApiTypes.INT, OpenApiParameter.PATH)])
+@extend_schema_view(
+    list=extend_schema(summary="The case's files"),
+    retrieve=extend_schema(summary="One file's details"),
+)
+class CaseAttachmentViewSet(WriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Files of a case the caller may see; served only through `download`, never from a public URL."""
+
+    serializer_class = serializers.AttachmentSerializer
+    queryset = Attachment.objects.none()  # for the schema; get_queryset reads the case's files
+    pagination_class = None
+    filter_backends = []
+
+    def case(self):
+        if not hasattr(self, "_case"):
+            self._case = get_object_or_404(
+                cases_visible_to(self.request.user).select_related(None).only("pk"), pk=self.kwargs["case_pk"]
+            )
+        return self._case
+
+    def get_queryset(self):
+        return self.case().attachments.select_related("uploaded_by").order_by("created_at", "id")
+
+    def get_parsers(self):
+        if getattr(self, "action", None) == "create" or self.request is None or self.request.method == "POST":
+            return [MultiPartParser()]
+        return super().get_parsers()
+
+    @extend_schema(
+        request={"multipart/form-data": serializers.AttachmentUploadInput},
+        responses={201: serializers.AttachmentSerializer},
+        parameters=[IDEMPOTENCY_KEY],
+        summary="Upload a file (PDF, images, Office documents; type checked by content)",
+    )
+    def create(self, request, case_pk=None):
+        data = validated(serializers.AttachmentUploadInput, request)
+
+        def produce():
+            attachment = attachment_services.add_attachment(
+                actor=request.user, case=self.case(), upload=data["file"], name=data["file"].name
+            )
+            return serializers.AttachmentSerializer(attachment, context=self.get_serializer_context()).data
+
+        return self.respond_to_write(request, produce, status_code=201)
+
+    @extend_schema(
+        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)},
+        summary="Download the file",
+    )
+    @action(detail=True, methods=["get"])
+    def download(self, request, case_pk=None, pk=None):
+        attachment = self.get_object()
+        return FileResponse(
+            attachment.file.open("rb"),
+            as_attachment=True,
+            filename=attachment.original_name,
+            content_type=attachment.content_type,
+        )

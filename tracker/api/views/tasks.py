@@ -1,0 +1,101 @@
+"""Tasks: list and read what the caller's unit was given (or may see), and the unit's steps on them."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import viewsets
+from rest_framework.decorators import action
+
+from services import tasks as task_services
+from services.permissions import task_actions_for
+from services.selectors import tasks_visible_to
+from tracker.api import filters, serializers
+from tracker.api.views.base import IDEMPOTENCY_KEY, IF_MATCH, WriteMixin, validated
+
+
+def _step_schema(request_serializer, summary: str):
+    return extend_schema(
+        request=request_serializer,
+        responses={200: serializers.TaskDetailSerializer},
+        parameters=[IDEMPOTENCY_KEY, IF_MATCH],
+        summary=summary,
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Tasks the caller may see"),
+    retrieve=extend_schema(summary="One task with its extension requests; the ETag is its version"),
+)
+class TaskViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
+    filterset_class = filters.TaskFilter
+    ordering_fields = ["id", "due_on", "updated_at", "created_at"]
+
+    def get_queryset(self):
+        tasks = tasks_visible_to(self.request.user)
+        if self.action != "list":
+            tasks = tasks.prefetch_related("extensions__requested_by")
+        return tasks
+
+    def get_serializer_class(self):
+        return serializers.TaskSerializer if self.action == "list" else serializers.TaskDetailSerializer
+
+    def _task_body(self, pk) -> dict:
+        task = get_object_or_404(self.get_queryset(), pk=pk)
+        task.api_actions = task_actions_for(self.request.user, task)
+        return serializers.TaskDetailSerializer(task, context=self.get_serializer_context()).data
+
+    def retrieve(self, request, *args, **kwargs):
+        body = self._task_body(kwargs["pk"])
+        return self._response(body, 200, replayed=False)
+
+    def _step(self, request, pk, input_serializer, call):
+        data = validated(input_serializer, request)
+
+        def produce():
+            self.call_versioned(request, data, lambda version: call(data, version))
+            return self._task_body(pk)
+
+        return self.respond_to_write(request, produce)
+
+    @_step_schema(serializers.VersionedInput, "Sign for the task and start work (the unit)")
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        return self._step(
+            request,
+            pk,
+            serializers.VersionedInput,
+            lambda d, v: task_services.start_task(actor=request.user, task=pk, expected_version=v),
+        )
+
+    @_step_schema(serializers.ResultInput, "Complete the task with its result (the unit)")
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        return self._step(
+            request,
+            pk,
+            serializers.ResultInput,
+            lambda d, v: task_services.complete_task(
+                actor=request.user, task=pk, result=d["result"], expected_version=v
+            ),
+        )
+
+    @_step_schema(serializers.ReasonInput, "Hand the task back to the concierge with a reason (the unit)")
+    @action(detail=True, methods=["post"], url_path="return")
+    def return_(self, request, pk=None):
+        return self._step(
+            request,
+            pk,
+            serializers.ReasonInput,
+            lambda d, v: task_services.return_task(actor=request.user, task=pk, reason=d["reason"], expected_version=v),
+        )
+
+    @_step_schema(serializers.ExtendInput, "Ask a leader for a later due date (the unit)")
+    @action(detail=True, methods=["post"])
+    def extend(self, request, pk=None):
+        return self._step(
+            request,
+            pk,
+            serializers.ExtendInput,
+            lambda d, v: task_services.request_extension(
+                actor=request.user, task=pk, requested_due_on=d["requested_due_on"], reason=d["reason"]
+            ),
+        )

@@ -1,0 +1,40 @@
+"""Celery tasks. Each takes ids, calls a service and returns; each is safe to run twice (see services/webhooks.py
+for how a webhook is sent once)."""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from services import webhooks
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_webhook(delivery_pk: int) -> None:
+    """Send one webhook delivery; on failure queue the retry at its backoff time."""
+    result = webhooks.deliver(delivery_pk)
+    if result.retry_at is None:
+        return
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        # Eager mode (tests, the demo without a worker) cannot wait: retry now only if already due.
+        if result.retry_at <= timezone.now():
+            deliver_webhook(delivery_pk)
+        return
+    deliver_webhook.apply_async((delivery_pk,), eta=result.retry_at)
+
+
+@shared_task(ignore_result=True)
+def deliver_due_webhooks() -> int:
+    """The outbox sweep: queue deliveries left pending (broker down, worker died, retry due)."""
+    due = webhooks.due_deliveries()
+    webhooks.send_soon(due)
+    return len(due)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def emit_overdue_task_webhooks() -> int:
+    """Report newly overdue tasks to `task.overdue` subscribers (once per task and due date)."""
+    return webhooks.emit_overdue_tasks(today=timezone.localdate())
