@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 # The demo runs on embedded defaults whatever the shell exports: SQLite in var/.
 DEMO_ENV := DATABASE_URL=sqlite:///$(CURDIR)/var/demo.sqlite3 DJANGO_DEBUG=1
 
-.PHONY: venv demo test lint format benchmark clean messages
+.PHONY: venv demo test lint format benchmark benchmark-api clean messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ format: venv
 
 benchmark: venv
 	$(BIN)/python bench/workbench.py
+
+# The REST API under gunicorn with concurrent clients; PostgreSQL tracker_bench10, zone x10 (see bench/api.py).
+benchmark-api: venv
+	$(BIN)/python bench/api.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

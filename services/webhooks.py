@@ -91,6 +91,14 @@ def _check_subscription(errors: FieldErrors, *, name, url, event_types) -> tuple
     return name, url, sorted(set(event_types) & set(EVENT_TYPES))
 
 
+def check_subscription(*, name, url, event_types) -> tuple[str, str, list[str]]:
+    """Check a subscription's fields (for forms that show errors before saving); InvalidInput names each."""
+    errors = FieldErrors()
+    cleaned = _check_subscription(errors, name=name, url=url, event_types=event_types)
+    errors.raise_if_any()
+    return cleaned
+
+
 def _require_manager(actor: User) -> None:
     if not may_manage_webhooks(actor):
         raise NotPermitted(_("只有系统管理员或对接账号可以管理 Webhook 订阅"))

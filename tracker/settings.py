@@ -154,6 +154,7 @@ SPECTACULAR_SETTINGS = {
         "tracker.api.schema.add_error_responses",
     ],
 }
+CSRF_FAILURE_VIEW = "tracker.api.errors.csrf_failure"
 # A request body larger than this is refused with 413 before it is read (an attachment plus its form).
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=ATTACHMENT_MAX_BYTES + 1024 * 1024)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)

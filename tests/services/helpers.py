@@ -1,8 +1,10 @@
 """Helpers for the service tests: reach a status through the real services, perform any state-machine action
 as the person DESIGN.md §4 gives it to, and take a snapshot of everything a refused call must leave untouched."""
 
+import threading
 from dataclasses import dataclass
 
+from django.db import close_old_connections, connection
 from django.db.models import Max
 
 from services import cases as case_services
@@ -141,3 +143,27 @@ def snapshot(case: Case | int) -> Snapshot:
 def events_since(case: Case, before: Snapshot) -> list[CaseEvent]:
     """The events written to `case` after `before` was taken, oldest first."""
     return list(CaseEvent.objects.filter(case_id=case.pk, pk__gt=before.last_event_id).order_by("id"))
+
+
+def race(*calls, timeout: float = 30):
+    """Run each call in its own thread (own connection), all released at once; return (result or error) each."""
+    barrier = threading.Barrier(len(calls))
+    outcomes: list = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait(timeout=timeout)
+            outcomes[index] = call()
+        except Exception as error:  # the outcome under test
+            outcomes[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
+    close_old_connections()
+    return outcomes

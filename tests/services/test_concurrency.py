@@ -3,16 +3,15 @@
 The stale-version checks run everywhere; the real races need PostgreSQL's row locks and run only there.
 """
 
-import threading
 import time
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from services import cases as case_services
 from services import states
 from services.errors import Conflict, IllegalTransition, StaleVersion
-from tests.services.helpers import case_at, snapshot
+from tests.services.helpers import case_at, race, snapshot
 from tracker.models import Case, CaseEvent
 
 CS = Case.Status
@@ -77,30 +76,6 @@ def test_a_verdict_with_a_stale_version_is_refused(zone):
     assert snapshot(case) == before
 
 
-def _race(*calls, timeout: float = 30):
-    """Run each call in its own thread (own connection), all released at once; return (result or error) each."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=timeout)
-            outcomes[index] = call()
-        except Exception as error:  # the outcome under test
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
-    close_old_connections()
-    return outcomes
-
-
 @pytest.fixture
 def slow_check_version(monkeypatch):
     """Hold the case lock a little longer, so that the racers really overlap inside the transaction."""
@@ -124,7 +99,7 @@ def test_two_concierges_racing_to_accept_one_case_exactly_one_wins(zone, with_ve
     version = Case.objects.get(pk=case.pk).version if with_version else None
 
     # When both accept it at the same moment
-    outcomes = _race(
+    outcomes = race(
         lambda: case_services.accept_case(actor=zone.concierge, case=case.pk, expected_version=version),
         lambda: case_services.accept_case(actor=zone.backup, case=case.pk, expected_version=version),
     )
@@ -158,7 +133,7 @@ def test_cases_submitted_at_the_same_moment_get_distinct_numbers(zone):
         )
 
     # When they submit at the same moment
-    outcomes = _race(
+    outcomes = race(
         submit(zone.enterprise_user, zone.enterprise),
         submit(zone.other_enterprise_user, zone.other_enterprise),
         submit(zone.integration, zone.enterprise, channel=Case.Channel.HOTLINE),

@@ -3,6 +3,7 @@
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.csrf import csrf_failure as django_csrf_failure
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -21,12 +22,18 @@ _CODES = {
 }
 
 
+def _field_name(prefix: str, key) -> str:
+    if not prefix:
+        return str(key)
+    return f"{prefix}[{key}]" if str(key).isdigit() else f"{prefix}.{key}"  # DRF keys a list's errors by position
+
+
 def flatten(detail, prefix: str = "") -> dict[str, list[str]]:
     """DRF's nested error detail as {"field": [...], "tasks[0].title": [...]}."""
     fields: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
+            name = _field_name(prefix, key)
             for field, messages in flatten(value, name).items():
                 fields.setdefault(field, []).extend(messages)
     elif isinstance(detail, list) and detail and all(not isinstance(item, dict | list) for item in detail):
@@ -72,3 +79,10 @@ def exception_handler(exc, context):
 def not_found(request, *args, **kwargs):
     """An /api/ address that matches no endpoint."""
     return JsonResponse(error_body("not_found", _("接口地址不存在")), status=404)
+
+
+def csrf_failure(request, reason=""):
+    """CSRF refusals in the API's error shape for /api/ (a browser session writing without its token)."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("csrf_failed", _("CSRF 校验失败：%(reason)s") % {"reason": reason}), status=403)
+    return django_csrf_failure(request, reason=reason)

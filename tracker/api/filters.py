@@ -1,13 +1,34 @@
 """List filters. Each filters on an indexed column (tests/api/test_filters_indexed.py checks it)."""
 
+from datetime import UTC
+
 import django_filters as filters
+from django import forms
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import IsoDateTimeField
 
 from services.deadlines import overdue_cases_q, overdue_tasks_q
 from tracker.models import Case, Enterprise, Project, Task
 from tracker.models.zone import Industry
+
+
+class UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 instant, turned into UTC here: databases refuse offsets beyond ±15:59 that ISO allows."""
+
+    def to_python(self, value):
+        instant = super().to_python(value)
+        if instant is None:
+            return None
+        try:
+            return instant.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise forms.ValidationError(_("时间超出可表示的范围"), code="invalid") from None
+
+
+class InstantFilter(filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
 
 
 class IdInFilter(filters.BaseInFilter, filters.NumberFilter):
@@ -28,10 +49,10 @@ class CaseFilter(filters.FilterSet):
     urgency = filters.ChoiceFilter(choices=Case.Urgency.choices)
     channel = filters.ChoiceFilter(choices=Case.Channel.choices)
     overdue = filters.BooleanFilter(method="filter_overdue", help_text=_("true：已逾期；false：未逾期"))
-    created_after = filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="lt")
-    updated_after = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
-    updated_before = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="lt")
+    created_after = InstantFilter(field_name="submitted_at", lookup_expr="gte")
+    created_before = InstantFilter(field_name="submitted_at", lookup_expr="lt")
+    updated_after = InstantFilter(field_name="updated_at", lookup_expr="gte")
+    updated_before = InstantFilter(field_name="updated_at", lookup_expr="lt")
 
     class Meta:
         model = Case
@@ -55,8 +76,8 @@ class TaskFilter(filters.FilterSet):
     overdue = filters.BooleanFilter(method="filter_overdue")
     due_after = filters.DateFilter(field_name="due_on", lookup_expr="gte")
     due_before = filters.DateFilter(field_name="due_on", lookup_expr="lte")
-    updated_after = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
-    updated_before = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="lt")
+    updated_after = InstantFilter(field_name="updated_at", lookup_expr="gte")
+    updated_before = InstantFilter(field_name="updated_at", lookup_expr="lt")
 
     class Meta:
         model = Task
@@ -72,7 +93,7 @@ class EnterpriseFilter(filters.FilterSet):
     name = filters.CharFilter(field_name="name", lookup_expr="startswith", help_text=_("名称开头"))
     industry = filters.ChoiceFilter(choices=Industry.choices)
     concierge = IdInFilter(field_name="concierge_id")
-    updated_after = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_after = InstantFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Enterprise
@@ -84,7 +105,7 @@ class ProjectFilter(filters.FilterSet):
     stage = filters.ChoiceFilter(choices=Project.Stage.choices)
     level = filters.ChoiceFilter(choices=Project.Level.choices)
     concierge = IdInFilter(field_name="concierge_id")
-    updated_after = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_after = InstantFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Project

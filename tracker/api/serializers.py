@@ -74,7 +74,9 @@ class DepartmentSerializer(serializers.ModelSerializer):
 class TaskForceSerializer(serializers.ModelSerializer):
     lead_department = NamedRefSerializer(read_only=True)
     assisting_departments = NamedRefSerializer(many=True, read_only=True)
-    case = serializers.PrimaryKeyRelatedField(read_only=True, help_text=_("为单个诉求组建的专班所属诉求"))
+    case = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text=_("为单个诉求组建的专班所属诉求")
+    )
 
     class Meta:
         model = TaskForce

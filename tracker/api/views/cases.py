@@ -2,13 +2,13 @@
 
 from django.db.models import Prefetch
 from django.http import FileResponse
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import MultiPartParser
 
@@ -31,6 +31,13 @@ def _transition_schema(request_serializer, summary: str):
         parameters=[IDEMPOTENCY_KEY, IF_MATCH],
         summary=summary,
     )
+
+
+class TimelinePagination(CursorPagination):
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 500
+    ordering = ("created_at", "id")
 
 
 @extend_schema_view(
@@ -225,27 +232,13 @@ class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
 
     # Timeline -------------------------------------------------------------------------------------------------
 
-    @extend_schema(responses=serializers.EventSerializer(many=True), filters=False, summary="The case's timeline")
-    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None, ordering_fields=[])
+    @extend_schema(responses=serializers.EventSerializer(many=True), summary="The case's timeline, oldest first")
+    @action(detail=True, methods=["get"], pagination_class=TimelinePagination, filter_backends=[])
     def events(self, request, pk=None):
         case = get_object_or_404(cases_visible_to(request.user).select_related(None).only("pk"), pk=pk)
-        page = self.paginate_events(case_timeline(case))
-        return self.get_paginated_events(page)
-
-    def paginate_events(self, events):
-        self._event_paginator = TimelinePagination()
-        return self._event_paginator.paginate_queryset(events, self.request, view=self)
-
-    def get_paginated_events(self, page):
+        page = self.paginate_queryset(case_timeline(case))
         data = serializers.EventSerializer(page, many=True, context=self.get_serializer_context()).data
-        return self._event_paginator.get_paginated_response(data)
-
-
-class TimelinePagination(CursorPagination):
-    page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = 500
-    ordering = ("created_at", "id")
+        return self.get_paginated_response(data)
 
 
 @extend_schema(parameters=[OpenApiParameter("case_pk", OpenApiTypes.INT, OpenApiParameter.PATH)])
@@ -294,7 +287,7 @@ class CaseAttachmentViewSet(WriteMixin, mixins.ListModelMixin, mixins.RetrieveMo
         return self.respond_to_write(request, produce, status_code=201)
 
     @extend_schema(
-        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)},
+        responses={(200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The file, as uploaded")},
         summary="Download the file",
     )
     @action(detail=True, methods=["get"])

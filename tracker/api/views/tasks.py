@@ -1,9 +1,9 @@
 """Tasks: list and read what the caller's unit was given (or may see), and the unit's steps on them."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 
 from services import tasks as task_services
 from services.permissions import task_actions_for

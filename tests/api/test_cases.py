@@ -1,0 +1,270 @@
+"""Case endpoints: each action's happy path and its refusals, mapped to the one error shape."""
+
+import pytest
+
+from tests.factories import ProjectFactory, make_case
+from tracker.models import Case, CaseEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def _case(zone, status):
+    return make_case(
+        status=status,
+        enterprise_user=zone.enterprise_user,
+        concierge=zone.concierge,
+        category=zone.category,
+        unit=zone.task_force,
+        worker=zone.member,
+    )
+
+
+def _nothing_changed(case):
+    fresh = Case.objects.get(pk=case.pk)
+    return fresh.status == case.status and fresh.version == case.version
+
+
+# Submit ---------------------------------------------------------------------------------------------------------
+
+
+def test_staff_submit_on_behalf_of_an_enterprise_named_by_credit_code(zone, api):
+    response = api(zone.integration).post(
+        "/api/v1/cases/",
+        {
+            "enterprise_uscc": zone.enterprise.uscc.lower(),
+            "category": "land",
+            "title": "来电反映道路积水",
+            "description": "厂区门口道路雨后积水严重。",
+            "channel": "hotline",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["channel"] == "hotline"
+    assert Case.objects.get(pk=response.json()["id"]).submitted_by == zone.integration
+
+
+def test_submit_names_every_bad_field_and_writes_nothing(zone, api):
+    response = api(zone.enterprise_user).post(
+        "/api/v1/cases/", {"category": "nope", "title": "", "urgency": "whenever"}, format="json"
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert {"category", "title", "description", "urgency"} <= set(body["fields"])
+    assert not Case.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"enterprise": 999999},
+        {"enterprise_uscc": "91320583MA1XXXXXXX"},
+    ],
+    ids=["unknown id", "unknown credit code"],
+)
+def test_submit_for_an_unknown_enterprise_is_a_field_error(zone, api, payload):
+    body = {"category": "land", "title": "t", "description": "d", **payload}
+    response = api(zone.integration).post("/api/v1/cases/", body, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["enterprise"]
+    assert not Case.objects.exists()
+
+
+def test_an_enterprise_cannot_submit_for_another_nor_tell_it_exists(zone, api):
+    # Given the other enterprise exists, When an enterprise user names it
+    body = {"category": "land", "title": "t", "description": "d"}
+    other = api(zone.enterprise_user).post(
+        "/api/v1/cases/", {**body, "enterprise": zone.other_enterprise.pk}, format="json"
+    )
+    missing = api(zone.enterprise_user).post("/api/v1/cases/", {**body, "enterprise": 999999}, format="json")
+    # Then the answer is the same as for an enterprise that does not exist
+    assert other.status_code == missing.status_code == 400
+    assert other.json() == missing.json()
+    assert not Case.objects.exists()
+
+
+def test_a_project_of_another_enterprise_is_refused_like_a_missing_one(zone, api):
+    theirs = ProjectFactory(enterprise=zone.other_enterprise)
+    response = api(zone.enterprise_user).post(
+        "/api/v1/cases/",
+        {"category": "land", "title": "t", "description": "d", "project": theirs.pk},
+        format="json",
+    )
+    assert response.status_code == 400 and list(response.json()["fields"]) == ["project"]
+    assert str(theirs.pk) in response.json()["fields"]["project"][0]  # the same words as for an unknown id
+    assert theirs.name not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b'{"title": ', "application/json"),
+        (b"[1, 2, 3]", "application/json"),
+        (b'{"title": 5, "description": ["x"], "category": {"a": 1}}', "application/json"),
+        (b"\xff\xfe garbage", "application/json"),
+        (b"title=x", "text/plain"),
+    ],
+    ids=["truncated JSON", "a list", "wrong types", "not UTF-8", "unsupported media type"],
+)
+def test_malformed_bodies_get_a_clear_error_never_a_500(zone, api, body, content_type):
+    response = api(zone.enterprise_user).generic("POST", "/api/v1/cases/", body, content_type=content_type)
+    assert 400 <= response.status_code < 500
+    assert {"code", "message", "fields"} <= set(response.json())
+    assert not Case.objects.exists()
+
+
+def test_an_oversized_body_is_refused_with_413_before_it_is_read(zone, api, settings):
+    settings.API_MAX_BODY_BYTES = 1000
+    response = api(zone.enterprise_user).post(
+        "/api/v1/cases/", {"category": "land", "title": "t", "description": "x" * 2000}, format="json"
+    )
+    assert response.status_code == 413 and response.json()["code"] == "too_large"
+    assert not Case.objects.exists()
+
+
+# Transitions -----------------------------------------------------------------------------------------------------
+
+
+def test_an_illegal_transition_is_409_with_the_allowed_steps(zone, api):
+    case = _case(zone, Case.Status.SUBMITTED)
+    response = api(zone.concierge).post(f"/api/v1/cases/{case.pk}/resolve/", {"answer": "x"}, format="json")
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "illegal_transition" and body["current"] == "submitted"
+    assert set(body["allowed"]) >= {"accept", "decline"}
+    assert _nothing_changed(case)
+
+
+def test_a_step_someone_may_not_take_is_403(zone, api):
+    case = _case(zone, Case.Status.SUBMITTED)
+    response = api(zone.enterprise_user).post(f"/api/v1/cases/{case.pk}/accept/", {}, format="json")
+    assert response.status_code == 403 and response.json()["code"] == "not_permitted"
+    assert _nothing_changed(case)
+
+
+def test_a_missing_required_field_names_it(zone, api):
+    case = _case(zone, Case.Status.SUBMITTED)
+    response = api(zone.concierge).post(f"/api/v1/cases/{case.pk}/decline/", {}, format="json")
+    assert response.status_code == 400 and list(response.json()["fields"]) == ["reason"]
+    assert _nothing_changed(case)
+
+
+def test_decline_and_withdraw(zone, api):
+    declined, withdrawn = _case(zone, Case.Status.SUBMITTED), _case(zone, Case.Status.SUBMITTED)
+    response = api(zone.concierge).post(
+        f"/api/v1/cases/{declined.pk}/decline/", {"reason": "不属于服务范围"}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["status"] == "declined"
+    response = api(zone.enterprise_user).post(f"/api/v1/cases/{withdrawn.pk}/withdraw/", {}, format="json")
+    assert response.status_code == 200 and response.json()["status"] == "withdrawn"
+
+
+def test_reopen_requires_a_reason_and_sends_the_case_back(zone, api):
+    case = _case(zone, Case.Status.RESOLVED)
+    refused = api(zone.enterprise_user).post(f"/api/v1/cases/{case.pk}/reopen/", {"reason": " "}, format="json")
+    assert refused.status_code == 400 and "reason" in refused.json()["fields"]
+    response = api(zone.enterprise_user).post(
+        f"/api/v1/cases/{case.pk}/reopen/", {"reason": "规划许可仍未拿到"}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["status"] == "in_progress"
+    assert response.json()["feedback"][-1]["verdict"] == "reopen"
+
+
+def test_confirm_needs_a_rating_from_one_to_five(zone, api):
+    case = _case(zone, Case.Status.RESOLVED)
+    for rating in (0, 6, "five", None):
+        response = api(zone.enterprise_user).post(
+            f"/api/v1/cases/{case.pk}/confirm/", {"rating": rating}, format="json"
+        )
+        assert response.status_code == 400 and list(response.json()["fields"]) == ["rating"], rating
+    assert _nothing_changed(case)
+
+
+def test_callback_records_the_verdict_given_by_phone(zone, api):
+    case = _case(zone, Case.Status.RESOLVED)
+    response = api(zone.concierge).post(
+        f"/api/v1/cases/{case.pk}/callback/", {"verdict": "confirm", "rating": 4}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["status"] == "closed"
+    assert response.json()["feedback"][-1]["source"] == "callback"
+    again = api(zone.concierge).post(
+        f"/api/v1/cases/{case.pk}/callback/", {"verdict": "confirm", "rating": 4}, format="json"
+    )
+    assert again.status_code == 409
+
+
+def test_decompose_errors_land_on_the_task_they_belong_to(zone, api):
+    case = _case(zone, Case.Status.ACCEPTED)
+    response = api(zone.concierge).post(
+        f"/api/v1/cases/{case.pk}/decompose/",
+        {"tasks": [{"title": "ok", "department": zone.department.pk}, {"title": "", "task_force": 999999}]},
+        format="json",
+    )
+    assert response.status_code == 400
+    fields = response.json()["fields"]
+    assert set(fields) == {"tasks[1].title", "tasks[1].task_force"}
+    assert _nothing_changed(case)
+
+
+def test_decompose_with_a_due_date_in_the_past_names_it(zone, api):
+    case = _case(zone, Case.Status.ACCEPTED)
+    response = api(zone.concierge).post(
+        f"/api/v1/cases/{case.pk}/decompose/",
+        {"tasks": [{"title": "查勘", "department": zone.department.pk, "due_on": "2020-01-01"}]},
+        format="json",
+    )
+    assert response.status_code == 400 and list(response.json()["fields"]) == ["tasks[0].due_on"]
+
+
+# Versions --------------------------------------------------------------------------------------------------------
+
+
+def test_a_stale_if_match_is_412_and_a_stale_version_field_409(zone, api):
+    case = _case(zone, Case.Status.SUBMITTED)
+    client = api(zone.concierge)
+    etag = client.get(f"/api/v1/cases/{case.pk}/")["ETag"]
+    assert etag == f'"{case.version}"'
+    stale = f'"{case.version - 1}"'
+    response = client.post(f"/api/v1/cases/{case.pk}/accept/", {}, format="json", HTTP_IF_MATCH=stale)
+    assert response.status_code == 412 and response.json()["code"] == "precondition_failed"
+    assert response.json()["current_version"] == case.version
+    response = client.post(f"/api/v1/cases/{case.pk}/accept/", {"version": case.version - 1}, format="json")
+    assert response.status_code == 409 and response.json()["code"] == "stale_version"
+    assert _nothing_changed(case)
+    response = client.post(f"/api/v1/cases/{case.pk}/accept/", {}, format="json", HTTP_IF_MATCH=etag)
+    assert response.status_code == 200 and response["ETag"] == f'"{response.json()["version"]}"'
+
+
+def test_a_malformed_if_match_names_the_header(zone, api):
+    case = _case(zone, Case.Status.SUBMITTED)
+    response = api(zone.concierge).post(
+        f"/api/v1/cases/{case.pk}/accept/", {}, format="json", HTTP_IF_MATCH="yesterday"
+    )
+    assert response.status_code == 400 and list(response.json()["fields"]) == ["If-Match"]
+
+
+# Reads -------------------------------------------------------------------------------------------------------------
+
+
+def test_detail_lists_tasks_verdicts_and_the_callers_actions(zone, api):
+    case = _case(zone, Case.Status.RESOLVED)
+    body = api(zone.enterprise_user).get(f"/api/v1/cases/{case.pk}/").json()
+    assert [t["status"] for t in body["tasks"]] == ["done"]
+    assert body["actions"] == ["confirm", "reopen", "add_info"]
+    assert api(zone.concierge).get(f"/api/v1/cases/{case.pk}/").json()["actions"] == ["callback", "add_info"]
+
+
+def test_timeline_events_are_in_order_and_readable(zone, api):
+    case = _case(zone, Case.Status.CLOSED)
+    events = api(zone.enterprise_user).get(f"/api/v1/cases/{case.pk}/events/").json()["results"]
+    assert len(events) == CaseEvent.objects.filter(case=case).count()
+    assert events[0]["kind"] == "submitted" and events[-1]["kind"] == "confirmed"
+    assert all(event["text"] for event in events)
+
+
+def test_stats_are_the_dashboard_figures_of_what_the_caller_sees(zone, api):
+    _case(zone, Case.Status.SUBMITTED)
+    body = api(zone.leader).get("/api/v1/stats/").json()
+    submitted = next(row for row in body["cases_by_status"] if row["status"] == "submitted")
+    assert submitted["count"] == 1
