@@ -79,6 +79,14 @@ def git_commit() -> str:
         return "unknown"
 
 
+def load_average() -> str:
+    """The 1-minute load average against the cores: other work on the machine skews every figure."""
+    try:
+        return f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    except OSError:
+        return "load unknown"
+
+
 def percentile(sorted_values: list[float], share: float) -> float:
     """Nearest-rank percentile of an ascending list."""
     if not sorted_values:
@@ -397,7 +405,9 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=10, help="blocks of the demo zone to load (default 10)")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads (default 8)")
     parser.add_argument("--requests", type=int, default=2000, help="requests per scenario (default 2000)")
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn workers")
+    parser.add_argument(
+        "--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn workers (default 2 × cores + 1)"
+    )
     parser.add_argument("--port", type=int, default=None, help="default: a free port")
     args = parser.parse_args()
     if min(args.scale, args.concurrency, args.requests, args.workers) < 1:
@@ -428,7 +438,8 @@ def main() -> None:
         print(
             f"API benchmark · zone x{args.scale} in {database} ({connections['default'].vendor}): "
             f"{counts['cases']:,} cases, {counts['tasks']:,} tasks · gunicorn {args.workers} sync workers · "
-            f"concurrency {args.concurrency} · {args.requests:,} requests per scenario · commit {git_commit()}",
+            f"concurrency {args.concurrency} · {args.requests:,} requests per scenario · commit {git_commit()} · "
+            f"{load_average()}",
             flush=True,
         )
         # Every worker imports and connects before anything is timed; reads only, so nothing is written.
@@ -441,6 +452,7 @@ def main() -> None:
             for scenario, writes in scenarios
         ]
         print_table([(scenario, outcome) for scenario, outcome, _ in rows])
+        print(f"{load_average()} at the end (the clients, gunicorn and PostgreSQL share this machine's cores)")
         for scenario, outcome, writes in rows:
             if writes:
                 numbers = sorted(body["number"] for body in outcome.bodies)

@@ -114,6 +114,13 @@ def projects_visible_to(user: User) -> QuerySet[Project]:
     return projects.filter(_linked_q(user, "") | Exists(visible_enterprise))
 
 
+def task_forces_visible_to(user: User) -> QuerySet[TaskForce]:
+    """Standing task forces, and those formed for a case the user may see."""
+    if not user or not user.is_authenticated or not user.is_active:
+        return TaskForce.objects.none()
+    return TaskForce.objects.filter(Q(case__isnull=True) | Q(case__in=cases_visible_to(user).values("pk")))
+
+
 def case_timeline(case: Case) -> QuerySet[CaseEvent]:
     """The case's events in the order they happened, with their actors."""
     return case.events.select_related("actor", "task").order_by("created_at", "id")

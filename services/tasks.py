@@ -56,11 +56,13 @@ def assignee_belongs_to_unit(assignee: User, task_force: TaskForce | None, depar
     return assignee.department_id in departments
 
 
-def _check_unit(errors: FieldErrors, prefix: str, task_force, department, assignee) -> None:
+def _check_unit(errors: FieldErrors, prefix: str, case: Case, task_force, department, assignee) -> None:
     if task_force is None and department is None:
         errors.add(f"{prefix}task_force", _("请选择承办专班或部门"))
         return
-    if task_force is not None and not task_force.is_active:
+    if task_force is not None and task_force.case_id is not None and task_force.case_id != case.pk:
+        errors.add(f"{prefix}task_force", _("该专班是为其他诉求组建的，不能承办本诉求的事项"))
+    elif task_force is not None and not task_force.is_active:
         errors.add(f"{prefix}task_force", _("该专班已停用"))
     if department is not None and not department.is_active:
         errors.add(f"{prefix}department", _("该部门已停用"))
@@ -119,7 +121,7 @@ def decompose_case(
             prefix = f"tasks[{i}]."
             title = errors.text(f"{prefix}title", spec.title, max_length=200)
             description = errors.text(f"{prefix}description", spec.description, required=False, max_length=5000)
-            _check_unit(errors, prefix, spec.task_force, spec.department, spec.assignee)
+            _check_unit(errors, prefix, case, spec.task_force, spec.department, spec.assignee)
             due_on = errors.date_not_before(f"{prefix}due_on", spec.due_on, today)
             cleaned.append((spec, title, description, due_on))
         errors.raise_if_any()
@@ -236,7 +238,7 @@ def redispatch_task(
         check_version(task, expected_version)
         _require_case_in_progress(task)
         errors = FieldErrors()
-        _check_unit(errors, "", task_force, department, assignee)
+        _check_unit(errors, "", task.case, task_force, department, assignee)
         today = timezone.localdate()
         due_on = errors.date_not_before("due_on", due_on, today)
         note = errors.text("note", note, required=False, max_length=5000)

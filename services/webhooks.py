@@ -255,14 +255,8 @@ def _queue(deliveries: list[WebhookDelivery]) -> list[WebhookDelivery]:
     if not deliveries:
         return []
     WebhookDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
-    keys = {(d.subscription_id, d.dedupe_key) for d in deliveries}
-    written = [
-        d
-        for d in WebhookDelivery.objects.filter(
-            dedupe_key__in={k for _, k in keys}, status=WebhookDelivery.Status.PENDING, attempts=0
-        )
-        if (d.subscription_id, d.dedupe_key) in keys
-    ]
+    # The rows this call wrote carry the ids it generated; a row already there for the same event keeps its own.
+    written = list(WebhookDelivery.objects.filter(delivery_id__in=[d.delivery_id for d in deliveries]))
     pks = [d.pk for d in written]
     transaction.on_commit(lambda: send_soon(pks))
     return written
@@ -360,11 +354,14 @@ class SendResult:
 
 
 def _claim(pk: int, now: datetime) -> bool:
-    lease = now + timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS + 60)
+    # `requests` times out per connect and per read, not in total: the lease leaves room for a slow receiver.
+    lease = now + timedelta(seconds=3 * settings.WEBHOOK_TIMEOUT_SECONDS + 60)
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    return bool(
-        WebhookDelivery.objects.filter(due, pk=pk, status=WebhookDelivery.Status.PENDING).update(next_attempt_at=lease)
-    )
+    if not WebhookDelivery.objects.filter(pk=pk, subscription__is_active=True).exists():
+        return False  # paused: it waits, and is sent if the subscription is switched on again
+    # Conditions on the row alone, so that a second claimer blocked on the row lock re-checks them and loses.
+    claimable = WebhookDelivery.objects.filter(due, pk=pk, status=WebhookDelivery.Status.PENDING)
+    return bool(claimable.update(next_attempt_at=lease))
 
 
 def deliver(delivery_pk: int) -> SendResult:
@@ -416,6 +413,10 @@ def deliver(delivery_pk: int) -> SendResult:
             succeeded=delivered,
         )
         retry_at = None
+        if delivery.status != WebhookDelivery.Status.PENDING:
+            # Another sender finished it while this one waited (its lease ran out): that outcome stands.
+            delivery.save(update_fields=["attempts"])
+            return SendResult(sent=True, delivered=delivered)
         if delivered:
             delivery.status, delivery.delivered_at, delivery.next_attempt_at = (
                 WebhookDelivery.Status.DELIVERED,
@@ -438,7 +439,9 @@ def due_deliveries(now: datetime | None = None, limit: int = 1000) -> list[int]:
     now = now or timezone.now()
     return list(
         WebhookDelivery.objects.filter(
-            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now), status=WebhookDelivery.Status.PENDING
+            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+            status=WebhookDelivery.Status.PENDING,
+            subscription__is_active=True,
         )
         .order_by("created_at", "id")
         .values_list("pk", flat=True)[:limit]

@@ -31,6 +31,14 @@ class InstantFilter(filters.IsoDateTimeFilter):
     field_class = UtcDateTimeField
 
 
+class FlagFilter(filters.ChoiceFilter):
+    """`true` or `false`; anything else is refused (a plain BooleanFilter would ignore it silently)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("choices", [("true", "true"), ("false", "false")])
+        super().__init__(*args, **kwargs)
+
+
 class IdInFilter(filters.BaseInFilter, filters.NumberFilter):
     pass
 
@@ -48,7 +56,7 @@ class CaseFilter(filters.FilterSet):
     department = filters.NumberFilter(method="filter_department", help_text=_("有事项交给该部门的诉求"))
     urgency = filters.ChoiceFilter(choices=Case.Urgency.choices)
     channel = filters.ChoiceFilter(choices=Case.Channel.choices)
-    overdue = filters.BooleanFilter(method="filter_overdue", help_text=_("true：已逾期；false：未逾期"))
+    overdue = FlagFilter(method="filter_overdue", help_text=_("true：已逾期；false：未逾期"))
     created_after = InstantFilter(field_name="submitted_at", lookup_expr="gte")
     created_before = InstantFilter(field_name="submitted_at", lookup_expr="lt")
     updated_after = InstantFilter(field_name="updated_at", lookup_expr="gte")
@@ -64,7 +72,7 @@ class CaseFilter(filters.FilterSet):
 
     def filter_overdue(self, queryset, name, value):
         q = overdue_cases_q(timezone.localdate())
-        return queryset.filter(q if value else ~q)
+        return queryset.filter(q if value == "true" else ~q)
 
 
 class TaskFilter(filters.FilterSet):
@@ -73,7 +81,7 @@ class TaskFilter(filters.FilterSet):
     department = IdInFilter(field_name="department_id")
     task_force = IdInFilter(field_name="task_force_id")
     assignee = IdInFilter(field_name="assignee_id")
-    overdue = filters.BooleanFilter(method="filter_overdue")
+    overdue = FlagFilter(method="filter_overdue", help_text=_("true：已逾期；false：未逾期"))
     due_after = filters.DateFilter(field_name="due_on", lookup_expr="gte")
     due_before = filters.DateFilter(field_name="due_on", lookup_expr="lte")
     updated_after = InstantFilter(field_name="updated_at", lookup_expr="gte")
@@ -85,7 +93,7 @@ class TaskFilter(filters.FilterSet):
 
     def filter_overdue(self, queryset, name, value):
         q = overdue_tasks_q(timezone.localdate())
-        return queryset.filter(q if value else ~q)
+        return queryset.filter(q if value == "true" else ~q)
 
 
 class EnterpriseFilter(filters.FilterSet):

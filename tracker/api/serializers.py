@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from services import webhooks
 from services.permissions import case_actions_for
-from services.selectors import projects_visible_to
+from services.selectors import projects_visible_to, task_forces_visible_to
 from services.timeline import describe_event
 from tracker.models import (
     ApiToken,
@@ -366,10 +366,18 @@ class CallbackInput(VersionedInput):
     )
 
 
+class VisibleTaskForceField(serializers.PrimaryKeyRelatedField):
+    """A task force the caller may see: one formed for a case they cannot see does not exist for them."""
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        return task_forces_visible_to(request.user) if request else TaskForce.objects.none()
+
+
 class TaskSpecInput(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
-    task_force = serializers.PrimaryKeyRelatedField(queryset=TaskForce.objects.all(), required=False, allow_null=True)
+    task_force = VisibleTaskForceField(queryset=TaskForce.objects.none(), required=False, allow_null=True)
     department = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all(), required=False, allow_null=True)
     assignee = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True, enterprise__isnull=True), required=False, allow_null=True

@@ -1,11 +1,10 @@
 """The register and reference data, read-only: enterprises, projects, categories, departments, task forces."""
 
-from django.db.models import Q
 from rest_framework import viewsets
 
-from services.selectors import cases_visible_to, enterprises_visible_to, projects_visible_to
+from services.selectors import enterprises_visible_to, projects_visible_to, task_forces_visible_to
 from tracker.api import filters, serializers
-from tracker.models import Category, Department, TaskForce
+from tracker.models import Category, Department
 
 
 class EnterpriseViewSet(viewsets.ReadOnlyModelViewSet):
@@ -51,9 +50,8 @@ class TaskForceViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["id"]
 
     def get_queryset(self):
-        visible = Q(case__isnull=True) | Q(case__in=cases_visible_to(self.request.user).values("pk"))
         return (
-            TaskForce.objects.filter(visible)
+            task_forces_visible_to(self.request.user)
             .select_related("lead_department")
             .prefetch_related("assisting_departments")
         )

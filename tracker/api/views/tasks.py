@@ -27,7 +27,7 @@ def _step_schema(request_serializer, summary: str):
 )
 class TaskViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
     filterset_class = filters.TaskFilter
-    ordering_fields = ["id", "due_on", "updated_at", "created_at"]
+    ordering_fields = ["id", "due_on", "updated_at"]
 
     def get_queryset(self):
         tasks = tasks_visible_to(self.request.user)
