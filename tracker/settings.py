@@ -66,6 +66,9 @@ if "DATABASE_URL" not in env:
     VAR_DIR.mkdir(exist_ok=True)  # the default local database lives there
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Keep connections open between requests (checked before reuse): a new PostgreSQL connection costs ~8 ms.
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers work while the seed loader or a worker writes.
     DATABASES["default"].setdefault("OPTIONS", {})

@@ -48,7 +48,9 @@ class CharInFilter(filters.BaseInFilter, filters.CharFilter):
 
 
 class CaseFilter(filters.FilterSet):
-    status = filters.MultipleChoiceFilter(choices=Case.Status.choices, help_text=_("可重复：?status=a&status=b"))
+    status = filters.MultipleChoiceFilter(
+        choices=Case.Status.choices, distinct=False, help_text=_("可重复：?status=a&status=b")
+    )
     category = CharInFilter(field_name="category__code", help_text=_("类别代码，逗号分隔"))
     enterprise = IdInFilter(field_name="enterprise_id")
     project = IdInFilter(field_name="project_id")
@@ -76,7 +78,7 @@ class CaseFilter(filters.FilterSet):
 
 
 class TaskFilter(filters.FilterSet):
-    status = filters.MultipleChoiceFilter(choices=Task.Status.choices)
+    status = filters.MultipleChoiceFilter(choices=Task.Status.choices, distinct=False)
     case = IdInFilter(field_name="case_id")
     department = IdInFilter(field_name="department_id")
     task_force = IdInFilter(field_name="task_force_id")

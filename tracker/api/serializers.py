@@ -3,7 +3,6 @@ serializers only parse types and resolve ids among what the caller may see; serv
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -12,7 +11,6 @@ from services.permissions import case_actions_for
 from services.selectors import projects_visible_to, task_forces_visible_to
 from services.timeline import describe_event
 from tracker.models import (
-    ApiToken,
     Attachment,
     Case,
     CaseEvent,
@@ -411,7 +409,6 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
     )
     secret = serializers.CharField(read_only=True, help_text=_("签名密钥：用它验证 X-Webhook-Signature"))
     owner = PersonSerializer(read_only=True)
-    rotate_secret = serializers.BooleanField(write_only=True, required=False, default=False)
 
     class Meta:
         model = WebhookSubscription
@@ -423,20 +420,7 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
             "is_active",
             "secret",
             "owner",
-            "rotate_secret",
             "created_at",
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
-        extra_kwargs = {"url": {"validators": []}}  # services.webhooks checks the address
-
-
-class ApiTokenSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = ApiToken
-        fields = ["id", "name", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at"]
-
-
-@extend_schema_field(OpenApiTypes.BINARY)
-class BinaryField(serializers.Field):
-    pass
