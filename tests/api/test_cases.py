@@ -268,3 +268,14 @@ def test_stats_are_the_dashboard_figures_of_what_the_caller_sees(zone, api):
     body = api(zone.leader).get("/api/v1/stats/").json()
     submitted = next(row for row in body["cases_by_status"] if row["status"] == "submitted")
     assert submitted["count"] == 1
+
+
+def test_the_enterprise_adds_information_to_an_open_case(zone, api):
+    case = _case(zone, Case.Status.IN_PROGRESS)
+    client = api(zone.enterprise_user)
+    refused = client.post(f"/api/v1/cases/{case.pk}/add_info/", {"note": " "}, format="json")
+    assert refused.status_code == 400 and list(refused.json()["fields"]) == ["note"]
+    response = client.post(f"/api/v1/cases/{case.pk}/add_info/", {"note": "补充：已提交规划方案"}, format="json")
+    assert response.status_code == 200 and response.json()["status"] == "in_progress"
+    last = client.get(f"/api/v1/cases/{case.pk}/events/").json()["results"][-1]
+    assert last["kind"] == "info_added" and last["note"] == "补充：已提交规划方案"

@@ -326,6 +326,7 @@ CASE_ACTION_BODIES = {
     "reopen": lambda zone: {"reason": "未解决", "rating": 2},
     "withdraw": lambda zone: {"reason": "已自行解决"},
     "callback": lambda zone: {"verdict": "confirm", "rating": 4, "comment": "电话回访"},
+    "add_info": lambda zone: {"note": "补充说明"},
 }
 TASK_ACTION_BODIES = {
     "start": lambda zone: {},

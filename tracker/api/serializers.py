@@ -334,6 +334,10 @@ class NoteInput(VersionedInput):
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
+class InfoInput(serializers.Serializer):
+    note = serializers.CharField(max_length=5000, help_text=_("补充的情况说明；补充文件请用 attachments"))
+
+
 class ReasonInput(VersionedInput):
     reason = serializers.CharField(max_length=2000)
 

@@ -213,6 +213,16 @@ class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
             ),
         )
 
+    @_transition_schema(serializers.InfoInput, "Add information to an open case (the enterprise or its concierge)")
+    @action(detail=True, methods=["post"])
+    def add_info(self, request, pk=None):
+        return self._transition(
+            request,
+            pk,
+            serializers.InfoInput,
+            lambda d, v: case_services.add_case_info(actor=request.user, case=pk, note=d["note"]),
+        )
+
     @_transition_schema(serializers.CallbackInput, "Record the enterprise's verdict given by phone (回访)")
     @action(detail=True, methods=["post"])
     def callback(self, request, pk=None):
