@@ -73,3 +73,11 @@ def run_once(
         record.response = body
         record.save(update_fields=["status_code", "response"])
     return Outcome(status_code, body, replayed=False)
+
+
+def purge_expired(now=None) -> int:
+    """Forget answers older than IDEMPOTENCY_KEY_TTL_HOURS (run periodically); returns how many."""
+    now = now or timezone.now()
+    expired_before = now - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=expired_before).delete()
+    return deleted

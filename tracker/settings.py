@@ -179,6 +179,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 CELERY_BEAT_SCHEDULE = {
     "deliver-due-webhooks": {"task": "tracker.tasks.deliver_due_webhooks", "schedule": 60.0},
     "emit-overdue-task-webhooks": {"task": "tracker.tasks.emit_overdue_task_webhooks", "schedule": 15 * 60.0},
+    "purge-idempotency-records": {"task": "tracker.tasks.purge_idempotency_records", "schedule": 60 * 60.0},
 }
 
 # --- Webhooks out -----------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from services import webhooks
+from services import idempotency, webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -38,3 +38,9 @@ def deliver_due_webhooks() -> int:
 def emit_overdue_task_webhooks() -> int:
     """Report newly overdue tasks to `task.overdue` subscribers (once per task and due date)."""
     return webhooks.emit_overdue_tasks(today=timezone.localdate())
+
+
+@shared_task(ignore_result=True)
+def purge_idempotency_records() -> int:
+    """Keep the idempotency table to the replay window."""
+    return idempotency.purge_expired()
