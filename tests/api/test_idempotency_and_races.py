@@ -113,15 +113,21 @@ def test_two_racing_transitions_on_one_case_exactly_one_succeeds(zone, precondit
     version = Case.objects.get(pk=case.pk).version
     body = {"version": version} if precondition == "version" else {}
     headers = {"HTTP_IF_MATCH": f'"{version}"'} if precondition == "if-match" else {}
-    concierge, enterprise = client_for(zone.concierge), client_for(zone.enterprise_user)
+    concierge = client_for(zone.concierge)
+    if precondition == "none":
+        # Without a precondition, two steps that both start from `submitted` (accept, decline) collide
+        other, step, other_body = client_for(zone.backup), "decline", {"reason": "不属于服务范围"}
+    else:
+        # With one, even steps that could follow each other (accept, then withdraw) collide
+        other, step, other_body = client_for(zone.enterprise_user), "withdraw", body
 
     outcomes = race(
         lambda: concierge.post(f"/api/v1/cases/{case.pk}/accept/", body, format="json", **headers),
-        lambda: enterprise.post(f"/api/v1/cases/{case.pk}/withdraw/", body, format="json", **headers),
+        lambda: other.post(f"/api/v1/cases/{case.pk}/{step}/", other_body, format="json", **headers),
     )
 
     codes = sorted(o.status_code for o in outcomes)
     assert codes[0] == 200 and codes[1] in (409, 412), [o.json() for o in outcomes]
     case.refresh_from_db()
-    assert case.status in (Case.Status.ACCEPTED, Case.Status.WITHDRAWN)
+    assert case.status in (Case.Status.ACCEPTED, Case.Status.WITHDRAWN, Case.Status.DECLINED)
     assert case.events.count() == 2  # submitted + the winner's
