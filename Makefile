@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-# The demo runs on embedded defaults whatever the shell exports: SQLite in var/, and Celery tasks (webhook
-# deliveries) run in the web process, so no broker is needed.
-DEMO_ENV := DATABASE_URL=sqlite:///$(CURDIR)/var/demo.sqlite3 DJANGO_DEBUG=1 CELERY_TASK_ALWAYS_EAGER=1
+# The demo runs on embedded defaults whatever the shell exports: SQLite in var/, and a Celery broker that needs no
+# server (kombu's filesystem transport, in var/broker/) for the worker and beat that `rundemo` starts.
+DEMO_ENV := DATABASE_URL=sqlite:///$(CURDIR)/var/demo.sqlite3 DJANGO_DEBUG=1 CELERY_BROKER_URL=filesystem://
 
 .PHONY: venv demo test lint format benchmark benchmark-api clean messages
 
@@ -25,7 +25,7 @@ demo: venv
 	@echo "The demo zone is at http://127.0.0.1:8000/admin/ — log in with one of the accounts above. Ctrl-C stops it."
 	@echo "The API and its docs: http://127.0.0.1:8000/api/docs/ "
 	@echo "  a token for it: DATABASE_URL=sqlite:///$(CURDIR)/var/demo.sqlite3 $(BIN)/python manage.py create_api_token ent0001"
-	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(DEMO_ENV) $(BIN)/python manage.py rundemo 127.0.0.1:8000
 
 test: venv
 	$(BIN)/pytest

@@ -1,4 +1,4 @@
-"""Reference data: categories, departments, tiers, standing task forces, and the role groups.
+"""Reference data: categories, departments, tiers, standing task forces, the role groups and the periodic tasks.
 
 Loaded from `seeds/reference/*.yaml` by `manage.py seed`. Rows are keyed by a stable code or name and only
 created when missing: loading twice changes nothing, and limits staff edited in the admin are never reverted.
@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from services.roles import Role
+from services.schedules import ensure_periodic_tasks
 from tracker.models import Category, Department, TaskForce, Tier
 
 _REFERENCE_MODELS = ["category", "department", "taskforce", "tier", "holidayoverride"]
@@ -36,6 +37,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *(f"{op}_{m}" for m in [*_REFERENCE_MODELS, *_REGISTER_MODELS, "user"] for op in ("add", "change")),
         "delete_holidayoverride",
         "auth.view_group",
+        # The periodic work of Celery beat (services.schedules): switch it on or off, change how often.
+        "django_celery_beat.view_periodictask",
+        "django_celery_beat.change_periodictask",
+        "django_celery_beat.view_intervalschedule",
+        "django_celery_beat.add_intervalschedule",
+        "django_celery_beat.view_crontabschedule",
+        "django_celery_beat.add_crontabschedule",
     ],
     # Integrations use the API only.
     Role.INTEGRATION: [],
@@ -47,9 +55,9 @@ def ensure_role_groups() -> dict[str, Group]:
     groups = {}
     permissions = {
         f"{p.content_type.app_label}.{p.codename}": p
-        for p in Permission.objects.filter(content_type__app_label__in=["tracker", "auth"]).select_related(
-            "content_type"
-        )
+        for p in Permission.objects.filter(
+            content_type__app_label__in=["tracker", "auth", "django_celery_beat"]
+        ).select_related("content_type")
     }
     for role, codenames in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
@@ -72,6 +80,7 @@ def load_reference(data: dict) -> dict[str, int]:
     """Create the missing reference data given as {'categories': [...], 'departments': [...], 'tiers': [...],
     'task_forces': [...]}; returns how many of each there are."""
     ensure_role_groups()
+    ensure_periodic_tasks()
     _create_missing(Category, "code", data.get("categories", []))
     departments = _create_missing(Department, "code", data.get("departments", []))
     _create_missing(Tier, "code", data.get("tiers", []))

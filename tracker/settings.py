@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our own static files: the docs work offline
+    "django_celery_beat",
 ]
 
 MIDDLEWARE = [
@@ -176,11 +177,21 @@ CELERY_TIMEZONE = TIME_ZONE
 # A request must not hang when the broker is down: publish fails fast and the outbox sweep sends later.
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
-CELERY_BEAT_SCHEDULE = {
-    "deliver-due-webhooks": {"task": "tracker.tasks.deliver_due_webhooks", "schedule": 60.0},
-    "emit-overdue-task-webhooks": {"task": "tracker.tasks.emit_overdue_task_webhooks", "schedule": 15 * 60.0},
-    "purge-idempotency-records": {"task": "tracker.tasks.purge_idempotency_records", "schedule": 60 * 60.0},
-}
+# Periodic work lives in the database (django-celery-beat), editable in the admin; `manage.py seed` creates it.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # A broker that needs no server (the demo): messages are files in one folder shared by web, worker and beat.
+    _broker_dir = env.path("CELERY_BROKER_DIR", default=VAR_DIR / "broker")
+    for _folder in ("queue", "processed", "control"):
+        Path(_broker_dir, _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(Path(_broker_dir, "queue")),
+        "data_folder_out": str(Path(_broker_dir, "queue")),
+        "processed_folder": str(Path(_broker_dir, "processed")),
+        "control_folder": str(Path(_broker_dir, "control")),
+        "store_processed": False,
+    }
+    CELERY_WORKER_ENABLE_REMOTE_CONTROL = False  # no fanout on this transport
 
 # --- Webhooks out -----------------------------------------------------------------------------------------------
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)

@@ -75,3 +75,23 @@ def test_task_units_cannot_open_visits_or_verdicts(client, zone):
     assert client.get(reverse("admin:tracker_feedback_changelist")).status_code == 403
     client.force_login(zone.concierge)
     assert client.get(reverse("admin:tracker_visit_changelist")).status_code == 200
+
+
+def test_only_administrators_manage_the_periodic_work(client, zone):
+    # Given the periodic tasks as `manage.py seed` creates them
+    from django_celery_beat.models import PeriodicTask
+
+    from services.schedules import ensure_periodic_tasks
+
+    ensure_periodic_tasks()
+    task = PeriodicTask.objects.get(task="tracker.tasks.deliver_due_webhooks")
+    url = reverse("admin:django_celery_beat_periodictask_change", args=[task.pk])
+    # Then an administrator may open and change them, and nobody else sees them
+    admin = _permissions(Role.ADMINISTRATOR)
+    assert {"django_celery_beat.view_periodictask", "django_celery_beat.change_periodictask"} <= admin
+    assert not {p for p in admin if p.startswith("django_celery_beat.delete_")}
+    client.force_login(zone.admin)
+    assert client.get(url).status_code == 200
+    for user in (zone.concierge, zone.leader, zone.officer):
+        client.force_login(user)
+        assert client.get(url).status_code in (302, 403)
