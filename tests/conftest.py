@@ -1,8 +1,10 @@
 """Fixtures shared by every test: a small zone with one person in each role."""
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from django.core.files.storage import FileSystemStorage
 
 from services.reference import ensure_role_groups
 from services.roles import Role
@@ -14,7 +16,7 @@ from tests.factories import (
     TaskForceFactory,
     UserFactory,
 )
-from tracker.models import Category, Department, Enterprise, TaskForce, User
+from tracker.models import Attachment, Category, Department, Enterprise, TaskForce, User
 
 
 @pytest.fixture(autouse=True)
@@ -41,6 +43,16 @@ def fresh_cache():
 def fast_password_hashing(settings):
     """Real hashing costs ~0.2 s a user; tests check behaviour, not the hasher."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def private_media(settings, tmp_path, monkeypatch) -> Path:
+    """Case files go to a fresh temporary PRIVATE_MEDIA_ROOT."""
+    root = tmp_path / "private"
+    settings.PRIVATE_MEDIA_ROOT = root
+    # tracker.storage builds the storage once, at import: the setting alone does not move it
+    monkeypatch.setattr(Attachment._meta.get_field("file"), "storage", FileSystemStorage(location=root, base_url=None))
+    return root
 
 
 @dataclass

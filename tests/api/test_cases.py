@@ -2,21 +2,11 @@
 
 import pytest
 
-from tests.factories import ProjectFactory, make_case
+from tests.factories import ProjectFactory
+from tests.services.helpers import case_at
 from tracker.models import Case, CaseEvent
 
 pytestmark = pytest.mark.django_db
-
-
-def _case(zone, status):
-    return make_case(
-        status=status,
-        enterprise_user=zone.enterprise_user,
-        concierge=zone.concierge,
-        category=zone.category,
-        unit=zone.task_force,
-        worker=zone.member,
-    )
 
 
 def _nothing_changed(case):
@@ -127,7 +117,7 @@ def test_an_oversized_body_is_refused_with_413_before_it_is_read(zone, api, sett
 
 
 def test_an_illegal_transition_is_409_with_the_allowed_steps(zone, api):
-    case = _case(zone, Case.Status.SUBMITTED)
+    case = case_at(zone, Case.Status.SUBMITTED)
     response = api(zone.concierge).post(f"/api/v1/cases/{case.pk}/resolve/", {"answer": "x"}, format="json")
     assert response.status_code == 409
     body = response.json()
@@ -137,21 +127,21 @@ def test_an_illegal_transition_is_409_with_the_allowed_steps(zone, api):
 
 
 def test_a_step_someone_may_not_take_is_403(zone, api):
-    case = _case(zone, Case.Status.SUBMITTED)
+    case = case_at(zone, Case.Status.SUBMITTED)
     response = api(zone.enterprise_user).post(f"/api/v1/cases/{case.pk}/accept/", {}, format="json")
     assert response.status_code == 403 and response.json()["code"] == "not_permitted"
     assert _nothing_changed(case)
 
 
 def test_a_missing_required_field_names_it(zone, api):
-    case = _case(zone, Case.Status.SUBMITTED)
+    case = case_at(zone, Case.Status.SUBMITTED)
     response = api(zone.concierge).post(f"/api/v1/cases/{case.pk}/decline/", {}, format="json")
     assert response.status_code == 400 and list(response.json()["fields"]) == ["reason"]
     assert _nothing_changed(case)
 
 
 def test_decline_and_withdraw(zone, api):
-    declined, withdrawn = _case(zone, Case.Status.SUBMITTED), _case(zone, Case.Status.SUBMITTED)
+    declined, withdrawn = case_at(zone, Case.Status.SUBMITTED), case_at(zone, Case.Status.SUBMITTED)
     response = api(zone.concierge).post(
         f"/api/v1/cases/{declined.pk}/decline/", {"reason": "不属于服务范围"}, format="json"
     )
@@ -161,7 +151,7 @@ def test_decline_and_withdraw(zone, api):
 
 
 def test_reopen_requires_a_reason_and_sends_the_case_back(zone, api):
-    case = _case(zone, Case.Status.RESOLVED)
+    case = case_at(zone, Case.Status.RESOLVED)
     refused = api(zone.enterprise_user).post(f"/api/v1/cases/{case.pk}/reopen/", {"reason": " "}, format="json")
     assert refused.status_code == 400 and "reason" in refused.json()["fields"]
     response = api(zone.enterprise_user).post(
@@ -172,7 +162,7 @@ def test_reopen_requires_a_reason_and_sends_the_case_back(zone, api):
 
 
 def test_confirm_needs_a_rating_from_one_to_five(zone, api):
-    case = _case(zone, Case.Status.RESOLVED)
+    case = case_at(zone, Case.Status.RESOLVED)
     for rating in (0, 6, "five", None):
         response = api(zone.enterprise_user).post(
             f"/api/v1/cases/{case.pk}/confirm/", {"rating": rating}, format="json"
@@ -182,7 +172,7 @@ def test_confirm_needs_a_rating_from_one_to_five(zone, api):
 
 
 def test_callback_records_the_verdict_given_by_phone(zone, api):
-    case = _case(zone, Case.Status.RESOLVED)
+    case = case_at(zone, Case.Status.RESOLVED)
     response = api(zone.concierge).post(
         f"/api/v1/cases/{case.pk}/callback/", {"verdict": "confirm", "rating": 4}, format="json"
     )
@@ -195,7 +185,7 @@ def test_callback_records_the_verdict_given_by_phone(zone, api):
 
 
 def test_decompose_errors_land_on_the_task_they_belong_to(zone, api):
-    case = _case(zone, Case.Status.ACCEPTED)
+    case = case_at(zone, Case.Status.ACCEPTED)
     response = api(zone.concierge).post(
         f"/api/v1/cases/{case.pk}/decompose/",
         {"tasks": [{"title": "ok", "department": zone.department.pk}, {"title": "", "task_force": 999999}]},
@@ -208,7 +198,7 @@ def test_decompose_errors_land_on_the_task_they_belong_to(zone, api):
 
 
 def test_decompose_with_a_due_date_in_the_past_names_it(zone, api):
-    case = _case(zone, Case.Status.ACCEPTED)
+    case = case_at(zone, Case.Status.ACCEPTED)
     response = api(zone.concierge).post(
         f"/api/v1/cases/{case.pk}/decompose/",
         {"tasks": [{"title": "查勘", "department": zone.department.pk, "due_on": "2020-01-01"}]},
@@ -221,7 +211,7 @@ def test_decompose_with_a_due_date_in_the_past_names_it(zone, api):
 
 
 def test_a_stale_if_match_is_412_and_a_stale_version_field_409(zone, api):
-    case = _case(zone, Case.Status.SUBMITTED)
+    case = case_at(zone, Case.Status.SUBMITTED)
     client = api(zone.concierge)
     etag = client.get(f"/api/v1/cases/{case.pk}/")["ETag"]
     assert etag == f'"{case.version}"'
@@ -237,7 +227,7 @@ def test_a_stale_if_match_is_412_and_a_stale_version_field_409(zone, api):
 
 
 def test_a_malformed_if_match_names_the_header(zone, api):
-    case = _case(zone, Case.Status.SUBMITTED)
+    case = case_at(zone, Case.Status.SUBMITTED)
     response = api(zone.concierge).post(
         f"/api/v1/cases/{case.pk}/accept/", {}, format="json", HTTP_IF_MATCH="yesterday"
     )
@@ -248,7 +238,7 @@ def test_a_malformed_if_match_names_the_header(zone, api):
 
 
 def test_detail_lists_tasks_verdicts_and_the_callers_actions(zone, api):
-    case = _case(zone, Case.Status.RESOLVED)
+    case = case_at(zone, Case.Status.RESOLVED)
     body = api(zone.enterprise_user).get(f"/api/v1/cases/{case.pk}/").json()
     assert [t["status"] for t in body["tasks"]] == ["done"]
     assert body["actions"] == ["confirm", "reopen", "add_info"]
@@ -256,7 +246,7 @@ def test_detail_lists_tasks_verdicts_and_the_callers_actions(zone, api):
 
 
 def test_timeline_events_are_in_order_and_readable(zone, api):
-    case = _case(zone, Case.Status.CLOSED)
+    case = case_at(zone, Case.Status.CLOSED)
     events = api(zone.enterprise_user).get(f"/api/v1/cases/{case.pk}/events/").json()["results"]
     assert len(events) == CaseEvent.objects.filter(case=case).count()
     assert events[0]["kind"] == "submitted" and events[-1]["kind"] == "confirmed"
@@ -264,14 +254,14 @@ def test_timeline_events_are_in_order_and_readable(zone, api):
 
 
 def test_stats_are_the_dashboard_figures_of_what_the_caller_sees(zone, api):
-    _case(zone, Case.Status.SUBMITTED)
+    case_at(zone, Case.Status.SUBMITTED)
     body = api(zone.leader).get("/api/v1/stats/").json()
     submitted = next(row for row in body["cases_by_status"] if row["status"] == "submitted")
     assert submitted["count"] == 1
 
 
-def test_the_enterprise_adds_information_to_an_open_case(zone, api):
-    case = _case(zone, Case.Status.IN_PROGRESS)
+def test_the_enterprise_adds_information_to_an_opencase_at(zone, api):
+    case = case_at(zone, Case.Status.IN_PROGRESS)
     client = api(zone.enterprise_user)
     refused = client.post(f"/api/v1/cases/{case.pk}/add_info/", {"note": " "}, format="json")
     assert refused.status_code == 400 and list(refused.json()["fields"]) == ["note"]

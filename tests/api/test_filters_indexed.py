@@ -9,7 +9,6 @@ exactly the rows it names, a bad value answers 400 naming the parameter, and cur
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.db.models import ForeignObjectRel, UniqueConstraint
 from django.utils import timezone
 from rest_framework.filters import OrderingFilter
@@ -45,13 +44,6 @@ METHOD_FILTER_COLUMNS = {
     # open and past due_on
     (filters.TaskFilter, "overdue"): [(Task, ("status", "due_on"))],
 }
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle_counts():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 # Indexes ------------------------------------------------------------------------------------------------------

@@ -21,9 +21,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from django.core.cache import cache
 from django.core.files.base import ContentFile
-from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.utils import timezone
@@ -98,24 +96,6 @@ class Tenant:
         found += [attachment.original_name for _, attachment in self.attachments]
         found += [task.title for task in self.tasks if self.label in task.title]
         return found
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle_counts():
-    """These tests send hundreds of requests; the rate counters (in the cache) start and end empty, so neither
-    they nor the tests after them run into 429."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def private_media(settings, tmp_path, monkeypatch) -> Path:
-    """Case files go to a fresh temporary PRIVATE_MEDIA_ROOT."""
-    root = tmp_path / "private"
-    settings.PRIVATE_MEDIA_ROOT = root
-    monkeypatch.setattr(Attachment._meta.get_field("file"), "storage", FileSystemStorage(location=root, base_url=None))
-    return root
 
 
 def build_tenant(zone, *, label, enterprise, user, concierge) -> Tenant:

@@ -11,11 +11,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.core.cache import cache
-from django.core.files.storage import FileSystemStorage
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -36,7 +33,6 @@ from tests.factories import (
     make_case,
 )
 from tracker.models import (
-    Attachment,
     Case,
     Category,
     Department,
@@ -52,22 +48,6 @@ pytestmark = pytest.mark.django_db
 
 CS = Case.Status
 SIZES = (20, 200)
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle_counts():
-    """Rate counters live in the cache; start and end with none, so no list is answered 429."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def private_media(settings, tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "private"
-    settings.PRIVATE_MEDIA_ROOT = root
-    monkeypatch.setattr(Attachment._meta.get_field("file"), "storage", FileSystemStorage(location=root, base_url=None))
-    return root
 
 
 class Rows:

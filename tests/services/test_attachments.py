@@ -10,7 +10,6 @@ import zlib
 from pathlib import Path
 
 import pytest
-from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from services.attachments import add_attachment
@@ -45,16 +44,6 @@ EXE = (
     + b"\x00" * 48
     + b"This program cannot be run in DOS mode."
 )
-
-
-@pytest.fixture
-def private_media(settings, tmp_path, monkeypatch) -> Path:
-    """Case files go to a fresh temporary PRIVATE_MEDIA_ROOT."""
-    root = tmp_path / "private"
-    settings.PRIVATE_MEDIA_ROOT = root
-    # tracker.storage builds the storage once, at import, so the setting alone does not move it (see the xfail below)
-    monkeypatch.setattr(Attachment._meta.get_field("file"), "storage", FileSystemStorage(location=root, base_url=None))
-    return root
 
 
 def _stored_files(root: Path) -> list[Path]:

@@ -15,7 +15,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.utils import timezone
 from requests.structures import CaseInsensitiveDict
 
@@ -23,7 +23,7 @@ from services import cases as case_services
 from services import tasks as task_services
 from services import webhooks
 from services.tasks import TaskSpec
-from tests.services.helpers import case_at, task_at
+from tests.services.helpers import case_at, race, task_at
 from tracker import tasks as celery_tasks
 from tracker.celery import app as celery_app
 from tracker.models import Case, Task, WebhookAttempt, WebhookDelivery
@@ -528,30 +528,6 @@ def test_when_the_broker_is_down_the_change_is_kept_and_the_sweep_sends_it_later
 # Two senders at once -----------------------------------------------------------------------------------------
 
 
-def _race(*calls, timeout: float = 30):
-    """Run each call in its own thread (own connection), all released at once; return (result or error) each."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=timeout)
-            outcomes[index] = call()
-        except Exception as error:  # the outcome under test
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
-    close_old_connections()
-    return outcomes
-
-
 @pytest.mark.postgres
 @needs_postgres
 @pytest.mark.django_db(transaction=True)
@@ -564,7 +540,7 @@ def test_two_senders_of_one_delivery_at_once_send_it_once(zone, receiver, monkey
     receiver.answer(200, delay=0.5)
 
     # When two workers deliver it at the same moment
-    outcomes = _race(lambda: webhooks.deliver(delivery.pk), lambda: webhooks.deliver(delivery.pk))
+    outcomes = race(lambda: webhooks.deliver(delivery.pk), lambda: webhooks.deliver(delivery.pk))
 
     # Then exactly one sent it, and the receiver got it once
     assert all(isinstance(o, webhooks.SendResult) for o in outcomes), outcomes

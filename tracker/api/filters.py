@@ -32,11 +32,24 @@ class InstantFilter(filters.IsoDateTimeFilter):
 
 
 class FlagFilter(filters.ChoiceFilter):
-    """`true` or `false`; anything else is refused (a plain BooleanFilter would ignore it silently)."""
+    """`true` keeps the rows meeting `condition()`, `false` the others; anything else is refused (a plain
+    BooleanFilter would ignore it silently)."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, condition, **kwargs):
         kwargs.setdefault("choices", [("true", "true"), ("false", "false")])
-        super().__init__(*args, **kwargs)
+        super().__init__(method=lambda queryset, name, value: queryset.filter(_flag(condition(), value)), **kwargs)
+
+
+def _flag(q, value: str):
+    return q if value == "true" else ~q
+
+
+def _overdue_cases():
+    return overdue_cases_q(timezone.localdate())
+
+
+def _overdue_tasks():
+    return overdue_tasks_q(timezone.localdate())
 
 
 class IdInFilter(filters.BaseInFilter, filters.NumberFilter):
@@ -58,7 +71,7 @@ class CaseFilter(filters.FilterSet):
     department = filters.NumberFilter(method="filter_department", help_text=_("有事项交给该部门的诉求"))
     urgency = filters.ChoiceFilter(choices=Case.Urgency.choices)
     channel = filters.ChoiceFilter(choices=Case.Channel.choices)
-    overdue = FlagFilter(method="filter_overdue", help_text=_("true：已逾期；false：未逾期"))
+    overdue = FlagFilter(_overdue_cases, help_text=_("true：已逾期；false：未逾期"))
     created_after = InstantFilter(field_name="submitted_at", lookup_expr="gte")
     created_before = InstantFilter(field_name="submitted_at", lookup_expr="lt")
     updated_after = InstantFilter(field_name="updated_at", lookup_expr="gte")
@@ -72,10 +85,6 @@ class CaseFilter(filters.FilterSet):
         tasked = Task.objects.filter(case=OuterRef("pk"), department_id=value)
         return queryset.filter(Exists(tasked))
 
-    def filter_overdue(self, queryset, name, value):
-        q = overdue_cases_q(timezone.localdate())
-        return queryset.filter(q if value == "true" else ~q)
-
 
 class TaskFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=Task.Status.choices, distinct=False)
@@ -83,7 +92,7 @@ class TaskFilter(filters.FilterSet):
     department = IdInFilter(field_name="department_id")
     task_force = IdInFilter(field_name="task_force_id")
     assignee = IdInFilter(field_name="assignee_id")
-    overdue = FlagFilter(method="filter_overdue", help_text=_("true：已逾期；false：未逾期"))
+    overdue = FlagFilter(_overdue_tasks, help_text=_("true：已逾期；false：未逾期"))
     due_after = filters.DateFilter(field_name="due_on", lookup_expr="gte")
     due_before = filters.DateFilter(field_name="due_on", lookup_expr="lte")
     updated_after = InstantFilter(field_name="updated_at", lookup_expr="gte")
@@ -92,10 +101,6 @@ class TaskFilter(filters.FilterSet):
     class Meta:
         model = Task
         fields = []
-
-    def filter_overdue(self, queryset, name, value):
-        q = overdue_tasks_q(timezone.localdate())
-        return queryset.filter(q if value == "true" else ~q)
 
 
 class EnterpriseFilter(filters.FilterSet):

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
 
+from tracker.api.errors import error_body
+
 
 class ApiBodyLimitMiddleware:
     """A body larger than API_MAX_BODY_BYTES gets 413 in the API's error shape; nothing is read or written."""
@@ -23,5 +25,5 @@ class ApiBodyLimitMiddleware:
                     "size": length / 2**20,
                     "limit": limit / 2**20,
                 }
-                return JsonResponse({"code": "too_large", "message": message, "fields": {}}, status=413)
+                return JsonResponse(error_body("too_large", message), status=413)
         return self.get_response(request)

@@ -301,6 +301,18 @@ class TaskDetailSerializer(TaskSerializer):
 # What callers send -------------------------------------------------------------------------------------------
 
 
+class VisibleField(serializers.PrimaryKeyRelatedField):
+    """An id among what the caller may see (`selector(user)`): anything else is refused as if it did not exist."""
+
+    def __init__(self, selector, **kwargs):
+        self.selector = selector
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        return self.selector(request.user) if request else super().get_queryset()
+
+
 class VersionedInput(serializers.Serializer):
     version = serializers.IntegerField(
         required=False, min_value=1, help_text=_("读取时的版本号；已被他人修改时返回 409。也可用 If-Match 头")
@@ -312,7 +324,7 @@ class CaseSubmitInput(serializers.Serializer):
         required=False, min_value=1, help_text=_("企业编号；企业用户可省略（即本企业）")
     )
     enterprise_uscc = serializers.CharField(required=False, max_length=18, help_text=_("或以统一社会信用代码指明企业"))
-    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.none(), required=False, allow_null=True)
+    project = VisibleField(projects_visible_to, queryset=Project.objects.none(), required=False, allow_null=True)
     category = serializers.SlugRelatedField(
         slug_field="code", queryset=Category.objects.filter(is_active=True), help_text=_("类别代码，见 /categories/")
     )
@@ -322,12 +334,6 @@ class CaseSubmitInput(serializers.Serializer):
     channel = serializers.ChoiceField(
         choices=Case.Channel.choices, required=False, help_text=_("来源渠道，默认 api；12345 热线转来的用 hotline")
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            self.fields["project"].queryset = projects_visible_to(request.user)
 
 
 class NoteInput(VersionedInput):
@@ -368,18 +374,13 @@ class CallbackInput(VersionedInput):
     )
 
 
-class VisibleTaskForceField(serializers.PrimaryKeyRelatedField):
-    """A task force the caller may see: one formed for a case they cannot see does not exist for them."""
-
-    def get_queryset(self):
-        request = self.context.get("request")
-        return task_forces_visible_to(request.user) if request else TaskForce.objects.none()
-
-
 class TaskSpecInput(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
-    task_force = VisibleTaskForceField(queryset=TaskForce.objects.none(), required=False, allow_null=True)
+    # A task force formed for a case the caller cannot see does not exist for them.
+    task_force = VisibleField(
+        task_forces_visible_to, queryset=TaskForce.objects.none(), required=False, allow_null=True
+    )
     department = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all(), required=False, allow_null=True)
     assignee = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True, enterprise__isnull=True), required=False, allow_null=True

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
 from services import idempotency
@@ -26,6 +26,16 @@ IF_MATCH = OpenApiParameter(
     OpenApiParameter.HEADER,
     description='The ETag read with the object (its version, e.g. "3"). A stale one answers 412 and changes nothing.',
 )
+
+
+def step_schema(request_serializer, summary: str, *, response_serializer):
+    """The schema of a transition endpoint: its input, the object it answers with, and the two headers."""
+    return extend_schema(
+        request=request_serializer,
+        responses={200: response_serializer},
+        parameters=[IDEMPOTENCY_KEY, IF_MATCH],
+        summary=summary,
+    )
 
 
 def etag(version: int) -> str:
@@ -62,7 +72,18 @@ def json_safe(body):
 
 
 class WriteMixin:
-    """For views that change things through a service."""
+    """For views that change things through a service. A view with transitions defines `represent(pk)`: the
+    object as a transition answers with it."""
+
+    def run_step(self, request, pk, input_serializer, call: Callable[[dict, int | None], object]) -> Response:
+        """Parse the input, call the service with the caller's expected version, answer with the object."""
+        data = validated(input_serializer, request)
+
+        def produce():
+            self.call_versioned(request, data, lambda version: call(data, version))
+            return self.represent(pk)
+
+        return self.respond_to_write(request, produce)
 
     def respond_to_write(self, request, produce: Callable[[], object], status_code: int = 200) -> Response:
         """Call `produce` (which calls the service and returns the representation) once per Idempotency-Key."""

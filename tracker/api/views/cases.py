@@ -1,5 +1,7 @@
 """Cases: list and read what the caller may see, submit, move through the loop, the timeline, the files."""
 
+from functools import partial
+
 from django.db.models import Prefetch
 from django.http import FileResponse
 from django.utils import timezone
@@ -19,18 +21,17 @@ from services.deadlines import annotate_case_deadlines
 from services.errors import InvalidInput, NotFound
 from services.selectors import case_timeline, cases_visible_to
 from services.tasks import TaskSpec
+from services.uscc import parse_uscc
 from tracker.api import filters, serializers
-from tracker.api.views.base import IDEMPOTENCY_KEY, IF_MATCH, WriteMixin, etag, validated
+from tracker.api.views.base import IDEMPOTENCY_KEY, WriteMixin, etag, step_schema, validated
 from tracker.models import Attachment, Case, Enterprise, Task
 
+_transition_schema = partial(step_schema, response_serializer=serializers.CaseDetailSerializer)
 
-def _transition_schema(request_serializer, summary: str):
-    return extend_schema(
-        request=request_serializer,
-        responses={200: serializers.CaseDetailSerializer},
-        parameters=[IDEMPOTENCY_KEY, IF_MATCH],
-        summary=summary,
-    )
+
+def visible_case_or_404(user, pk) -> Case:
+    """The case (its id only) if `user` may see it; else 404, as for a case that does not exist."""
+    return get_object_or_404(cases_visible_to(user).select_related(None).only("pk"), pk=pk)
 
 
 class TimelinePagination(CursorPagination):
@@ -63,7 +64,7 @@ class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
         response["ETag"] = etag(response.data["version"])
         return response
 
-    def _case_body(self, pk) -> dict:
+    def represent(self, pk) -> dict:
         case = get_object_or_404(self.get_queryset(), pk=pk)
         return serializers.CaseDetailSerializer(case, context=self.get_serializer_context()).data
 
@@ -94,7 +95,7 @@ class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
             except NotFound:
                 # Existence of an enterprise the caller may not submit for is not confirmed.
                 raise InvalidInput.field("enterprise", _("企业不存在或无权为其提交诉求")) from None
-            return self._case_body(case.pk)
+            return self.represent(case.pk)
 
         response = self.respond_to_write(request, produce, status_code=201)
         if response.status_code == 201:
@@ -108,7 +109,7 @@ class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
         if "enterprise" in data:
             lookup = {"pk": data["enterprise"]}
         elif "enterprise_uscc" in data:
-            lookup = {"uscc": data["enterprise_uscc"].strip().upper()}
+            lookup = {"uscc": parse_uscc(data["enterprise_uscc"], field="enterprise_uscc").code}
         elif user.enterprise_id:
             lookup = {"pk": user.enterprise_id}
         else:
@@ -120,19 +121,10 @@ class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
 
     # Transitions ----------------------------------------------------------------------------------------------
 
-    def _transition(self, request, pk, input_serializer, call):
-        data = validated(input_serializer, request)
-
-        def produce():
-            self.call_versioned(request, data, lambda version: call(data, version))
-            return self._case_body(pk)
-
-        return self.respond_to_write(request, produce)
-
     @_transition_schema(serializers.NoteInput, "Accept the case (concierge)")
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
-        return self._transition(
+        return self.run_step(
             request,
             pk,
             serializers.NoteInput,
@@ -144,7 +136,7 @@ class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
     @_transition_schema(serializers.ReasonInput, "Decline the case with a reason (concierge)")
     @action(detail=True, methods=["post"])
     def decline(self, request, pk=None):
-        return self._transition(
+        return self.run_step(
             request,
             pk,
             serializers.ReasonInput,
@@ -156,7 +148,7 @@ class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
     @_transition_schema(serializers.DecomposeInput, "Give tasks to task forces or departments (concierge)")
     @action(detail=True, methods=["post"])
     def decompose(self, request, pk=None):
-        return self._transition(
+        return self.run_step(
             request,
             pk,
             serializers.DecomposeInput,
@@ -168,7 +160,7 @@ class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
     @_transition_schema(serializers.AnswerInput, "Answer the enterprise once every task is done (concierge)")
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
-        return self._transition(
+        return self.run_step(
             request,
             pk,
             serializers.AnswerInput,
@@ -180,7 +172,7 @@ class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
     @_transition_schema(serializers.ConfirmInput, "Accept the result with a rating (the enterprise)")
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
-        return self._transition(
+        return self.run_step(
             request,
             pk,
             serializers.ConfirmInput,
@@ -192,7 +184,7 @@ class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
     @_transition_schema(serializers.ReopenInput, "Reject the result with a reason; the case is reworked")
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
-        return self._transition(
+        return self.run_step(
             request,
             pk,
             serializers.ReopenInput,
@@ -204,7 +196,7 @@ class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
     @_transition_schema(serializers.OptionalReasonInput, "Withdraw the case before it is resolved (the enterprise)")
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
-        return self._transition(
+        return self.run_step(
             request,
             pk,
             serializers.OptionalReasonInput,
@@ -216,7 +208,7 @@ class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
     @_transition_schema(serializers.InfoInput, "Add information to an open case (the enterprise or its concierge)")
     @action(detail=True, methods=["post"])
     def add_info(self, request, pk=None):
-        return self._transition(
+        return self.run_step(
             request,
             pk,
             serializers.InfoInput,
@@ -226,7 +218,7 @@ class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
     @_transition_schema(serializers.CallbackInput, "Record the enterprise's verdict given by phone (回访)")
     @action(detail=True, methods=["post"])
     def callback(self, request, pk=None):
-        return self._transition(
+        return self.run_step(
             request,
             pk,
             serializers.CallbackInput,
@@ -245,8 +237,7 @@ class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(responses=serializers.EventSerializer(many=True), summary="The case's timeline, oldest first")
     @action(detail=True, methods=["get"], pagination_class=TimelinePagination, filter_backends=[])
     def events(self, request, pk=None):
-        case = get_object_or_404(cases_visible_to(request.user).select_related(None).only("pk"), pk=pk)
-        page = self.paginate_queryset(case_timeline(case))
+        page = self.paginate_queryset(case_timeline(visible_case_or_404(request.user, pk)))
         data = serializers.EventSerializer(page, many=True, context=self.get_serializer_context()).data
         return self.get_paginated_response(data)
 
@@ -266,9 +257,7 @@ class CaseAttachmentViewSet(WriteMixin, mixins.ListModelMixin, mixins.RetrieveMo
 
     def case(self):
         if not hasattr(self, "_case"):
-            self._case = get_object_or_404(
-                cases_visible_to(self.request.user).select_related(None).only("pk"), pk=self.kwargs["case_pk"]
-            )
+            self._case = visible_case_or_404(self.request.user, self.kwargs["case_pk"])
         return self._case
 
     def get_queryset(self):

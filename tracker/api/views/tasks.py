@@ -1,5 +1,7 @@
 """Tasks: list and read what the caller's unit was given (or may see), and the unit's steps on them."""
 
+from functools import partial
+
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
@@ -9,16 +11,9 @@ from services import tasks as task_services
 from services.permissions import task_actions_for
 from services.selectors import tasks_visible_to
 from tracker.api import filters, serializers
-from tracker.api.views.base import IDEMPOTENCY_KEY, IF_MATCH, WriteMixin, validated
+from tracker.api.views.base import WriteMixin, step_schema
 
-
-def _step_schema(request_serializer, summary: str):
-    return extend_schema(
-        request=request_serializer,
-        responses={200: serializers.TaskDetailSerializer},
-        parameters=[IDEMPOTENCY_KEY, IF_MATCH],
-        summary=summary,
-    )
+_step_schema = partial(step_schema, response_serializer=serializers.TaskDetailSerializer)
 
 
 @extend_schema_view(
@@ -38,28 +33,19 @@ class TaskViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
     def get_serializer_class(self):
         return serializers.TaskSerializer if self.action == "list" else serializers.TaskDetailSerializer
 
-    def _task_body(self, pk) -> dict:
+    def represent(self, pk) -> dict:
         task = get_object_or_404(self.get_queryset(), pk=pk)
         task.api_actions = task_actions_for(self.request.user, task)
         return serializers.TaskDetailSerializer(task, context=self.get_serializer_context()).data
 
     def retrieve(self, request, *args, **kwargs):
-        body = self._task_body(kwargs["pk"])
+        body = self.represent(kwargs["pk"])
         return self._response(body, 200, replayed=False)
-
-    def _step(self, request, pk, input_serializer, call):
-        data = validated(input_serializer, request)
-
-        def produce():
-            self.call_versioned(request, data, lambda version: call(data, version))
-            return self._task_body(pk)
-
-        return self.respond_to_write(request, produce)
 
     @_step_schema(serializers.VersionedInput, "Sign for the task and start work (the unit)")
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
-        return self._step(
+        return self.run_step(
             request,
             pk,
             serializers.VersionedInput,
@@ -69,7 +55,7 @@ class TaskViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
     @_step_schema(serializers.ResultInput, "Complete the task with its result (the unit)")
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
-        return self._step(
+        return self.run_step(
             request,
             pk,
             serializers.ResultInput,
@@ -81,7 +67,7 @@ class TaskViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
     @_step_schema(serializers.ReasonInput, "Hand the task back to the concierge with a reason (the unit)")
     @action(detail=True, methods=["post"], url_path="return")
     def return_(self, request, pk=None):
-        return self._step(
+        return self.run_step(
             request,
             pk,
             serializers.ReasonInput,
@@ -91,7 +77,7 @@ class TaskViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
     @_step_schema(serializers.ExtendInput, "Ask a leader for a later due date (the unit)")
     @action(detail=True, methods=["post"])
     def extend(self, request, pk=None):
-        return self._step(
+        return self.run_step(
             request,
             pk,
             serializers.ExtendInput,
