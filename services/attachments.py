@@ -11,10 +11,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from services.cases import add_case_info, submit_case
 from services.errors import InvalidInput, NotPermitted
 from services.locking import lock_case
 from services.permissions import can_act_for_enterprise, can_handle_case
 from services.states import record_event, require_case_step
+from services.validation import FieldErrors
 from tracker.models import Attachment, Case, CaseEvent, User
 
 ALLOWED_TYPES = {
@@ -69,43 +71,57 @@ def detect_content_type(head: bytes, filename: str) -> str | None:
     return None
 
 
+def check_upload(upload: File, name: str | None = None, *, field: str = "file") -> tuple[str, str, int]:
+    """The cleaned name, content type and size of an acceptable upload.
+
+    Refused with a field error on `field` when it is empty, too large, or of a type not allowed (by content).
+    """
+    name = os.path.basename(name or getattr(upload, "name", "") or "").strip()[:200]
+    size = upload.size or 0
+    limit = settings.ATTACHMENT_MAX_BYTES
+    if size <= 0:
+        raise InvalidInput.field(field, _("文件为空：%(name)s") % {"name": name})
+    if size > limit:
+        raise InvalidInput.field(
+            field,
+            _("文件过大：%(name)s %(size).1f MB，上限 %(limit).0f MB")
+            % {"name": name, "size": size / 2**20, "limit": limit / 2**20},
+        )
+    upload.seek(0)
+    head = upload.read(_HEAD_BYTES)
+    content_type = detect_content_type(head, name)
+    extension = os.path.splitext(name)[1].lower()
+    if content_type and extension in _OOXML_FOLDERS and not is_office_open_xml(upload, extension):
+        content_type = None
+    if content_type is None:
+        raise InvalidInput.field(
+            field,
+            _("%(name)s：不支持的文件类型或文件内容与扩展名不符；可上传 PDF、图片（JPG/PNG/GIF/WebP）和 Office 文档")
+            % {"name": name},
+        )
+    upload.seek(0)
+    return name, content_type, size
+
+
+def _check_count(field: str, existing: int, adding: int) -> None:
+    limit = settings.ATTACHMENT_MAX_PER_CASE
+    if existing + adding > limit:
+        raise InvalidInput.field(field, _("每个诉求最多上传%(count)d个附件") % {"count": limit})
+
+
 def add_attachment(*, actor: User, case: Case | int, upload: File, name: str | None = None) -> Attachment:
     """Attach `upload` to an open case (the enterprise, or staff working on it).
 
     Refused with a field error on `file` when it is empty, too large, of a type not allowed, or one too many.
     """
-    name = os.path.basename(name or getattr(upload, "name", "") or "").strip()[:200]
     with transaction.atomic():
         case = lock_case(actor, case)
         if not (can_act_for_enterprise(actor, case) or can_handle_case(actor, case)):
             raise NotPermitted(_("您无权为此诉求上传附件"))
         require_case_step(case, "add_info")
-        size = upload.size or 0
-        limit = settings.ATTACHMENT_MAX_BYTES
-        if size <= 0:
-            raise InvalidInput.field("file", _("文件为空"))
-        if size > limit:
-            raise InvalidInput.field(
-                "file",
-                _("文件过大：%(size).1f MB，上限 %(limit).0f MB") % {"size": size / 2**20, "limit": limit / 2**20},
-            )
-        if case.attachments.count() >= settings.ATTACHMENT_MAX_PER_CASE:
-            raise InvalidInput.field(
-                "file", _("每个诉求最多上传%(count)d个附件") % {"count": settings.ATTACHMENT_MAX_PER_CASE}
-            )
-        upload.seek(0)
-        head = upload.read(_HEAD_BYTES)
-        content_type = detect_content_type(head, name)
-        extension = os.path.splitext(name)[1].lower()
-        if content_type and extension in _OOXML_FOLDERS and not is_office_open_xml(upload, extension):
-            content_type = None
-        if content_type is None:
-            raise InvalidInput.field(
-                "file",
-                _("不支持的文件类型或文件内容与扩展名不符；可上传 PDF、图片（JPG/PNG/GIF/WebP）和 Office 文档"),
-            )
+        name, content_type, size = check_upload(upload, name)
+        _check_count("file", case.attachments.count(), 1)
         digest = hashlib.sha256()
-        upload.seek(0)
         for chunk in upload.chunks():
             digest.update(chunk)
         upload.seek(0)
@@ -133,3 +149,71 @@ def add_attachment(*, actor: User, case: Case | int, upload: File, name: str | N
             attachment.file.delete(save=False)
             raise
     return attachment
+
+
+def _check_uploads(errors: FieldErrors, uploads: list[File], *, existing: int = 0) -> None:
+    """Record under `files` every upload that would be refused, so all are named at once."""
+    try:
+        _check_count("files", existing, len(uploads))
+    except InvalidInput as error:
+        errors.add("files", error.fields["files"][0])
+    for upload in uploads:
+        try:
+            check_upload(upload, field="files")
+        except InvalidInput as error:
+            errors.add("files", error.fields["files"][0])
+
+
+def _attach_all(*, actor: User, case: Case, uploads: list[File]) -> list[Attachment]:
+    """Attach each upload; if one fails, remove the files already stored (the transaction drops their rows)."""
+    stored: list[Attachment] = []
+    try:
+        for upload in uploads:
+            stored.append(add_attachment(actor=actor, case=case, upload=upload))
+    except Exception:
+        for attachment in stored:
+            attachment.file.delete(save=False)
+        raise
+    return stored
+
+
+def submit_case_with_files(*, actor: User, uploads: list[File] = (), **case_fields) -> Case:
+    """`cases.submit_case` with its files, all or nothing: every field and every file is checked and all the
+    errors are reported together before anything is written."""
+    uploads = list(uploads)
+    errors = FieldErrors()
+    _check_uploads(errors, uploads)
+    with transaction.atomic():
+        try:
+            case = submit_case(actor=actor, **case_fields)
+        except InvalidInput as error:
+            for field, messages in error.fields.items():
+                for message in messages:
+                    errors.add(field, message)
+            errors.raise_if_any()
+            raise
+        errors.raise_if_any()
+        _attach_all(actor=actor, case=case, uploads=uploads)
+    return case
+
+
+def add_case_information(*, actor: User, case: Case | int, note: str = "", uploads: list[File] = ()) -> Case:
+    """The enterprise (or staff) adds a note, files, or both to an open case, all or nothing."""
+    uploads = list(uploads)
+    note = (note or "").strip()
+    if not note and not uploads:
+        raise InvalidInput.field("note", _("请填写补充说明或选择文件"))
+    with transaction.atomic():
+        case = lock_case(actor, case)
+        if not (can_act_for_enterprise(actor, case) or can_handle_case(actor, case)):
+            raise NotPermitted(_("您无权为此诉求补充材料"))
+        require_case_step(case, "add_info")
+        errors = FieldErrors()
+        if note:
+            errors.text("note", note, max_length=5000)
+        _check_uploads(errors, uploads, existing=case.attachments.count())
+        errors.raise_if_any()
+        if note:
+            add_case_info(actor=actor, case=case, note=note)
+        _attach_all(actor=actor, case=case, uploads=uploads)
+    return case

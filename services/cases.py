@@ -216,6 +216,17 @@ def add_case_info(*, actor: User, case: Case | int, note: str) -> Case:
     return case
 
 
+def request_case_info(*, actor: User, case: Case | int, note: str) -> Case:
+    """The concierge asks the enterprise for more information or files; the enterprise is notified."""
+    with transaction.atomic():
+        case = lock_case(actor, case)
+        _require(can_handle_case(actor, case))
+        require_case_step(case, "request_info")
+        note = require_text("note", note, max_length=2000)
+        record_event(case=case, kind=Kind.INFO_REQUESTED, actor=actor, note=note)
+    return case
+
+
 def resolve_case(*, actor: User, case: Case | int, answer: str, expected_version: int | None = None) -> Case:
     """The concierge answers the enterprise; refused while any task is open. Starts the verdict window."""
     with transaction.atomic():

@@ -72,6 +72,7 @@ _CASE_ACTION_PERMISSIONS = {
     "decompose": can_handle_case,
     "resolve": can_handle_case,
     "callback": can_handle_case,
+    "request_info": can_handle_case,
     "withdraw": can_act_for_enterprise,
     "confirm": can_act_for_enterprise,
     "reopen": can_act_for_enterprise,

@@ -124,3 +124,37 @@ def task_forces_visible_to(user: User) -> QuerySet[TaskForce]:
 def case_timeline(case: Case) -> QuerySet[CaseEvent]:
     """The case's events in the order they happened, with their actors."""
     return case.events.select_related("actor", "task").order_by("created_at", "id")
+
+
+_K = CaseEvent.Kind
+# What an enterprise sees of its case's timeline: the steps taken for it, not the units' internal exchanges
+# (a task handed back with the unit's reasons, extensions asked for or refused, tasks re-dispatched or dropped).
+ENTERPRISE_EVENT_KINDS = frozenset(
+    {
+        _K.SUBMITTED,
+        _K.ACCEPTED,
+        _K.DECLINED,
+        _K.WITHDRAWN,
+        _K.INFO_ADDED,
+        _K.INFO_REQUESTED,
+        _K.DECOMPOSED,
+        _K.TASK_CREATED,
+        _K.TASK_STARTED,
+        _K.TASK_COMPLETED,
+        _K.EXTENSION_APPROVED,
+        _K.RESOLVED,
+        _K.CONFIRMED,
+        _K.REOPENED,
+        _K.CALLBACK_CONFIRMED,
+        _K.CALLBACK_REOPENED,
+        _K.CONCIERGE_CHANGED,
+    }
+)
+
+
+def timeline_for(user: User, case: Case) -> QuerySet[CaseEvent]:
+    """The case's timeline as `user` may read it: all of it for staff, the steps taken for it for the enterprise."""
+    events = case_timeline(case)
+    if user.enterprise_id:
+        events = events.filter(kind__in=ENTERPRISE_EVENT_KINDS)
+    return events

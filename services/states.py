@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from services import webhooks
+from services import notifications, webhooks
 from services.errors import IllegalTransition, StaleVersion
 from tracker.models import Case, CaseEvent, Feedback, Task, User
 
@@ -58,6 +58,7 @@ VERDICT_ACTIONS: dict[tuple[str, str], str] = {
 CASE_STEPS_IN_PLACE: dict[str, frozenset[str]] = {
     "decompose": frozenset({CS.IN_PROGRESS}),  # more tasks for work under way (after a reopen, say)
     "add_info": OPEN_CASE_STATES | {CS.RESOLVED},
+    "request_info": OPEN_CASE_STATES,
     "reassign": OPEN_CASE_STATES | {CS.RESOLVED},
 }
 
@@ -123,7 +124,7 @@ def record_event(
     at=None,
 ) -> CaseEvent:
     """Append one event to the case's timeline, mark the case changed (version, updated_at) and write the
-    webhook deliveries it calls for.
+    webhook deliveries and the enterprise's notifications it calls for.
 
     The caller holds the case row lock and an open transaction.
     """
@@ -143,6 +144,7 @@ def record_event(
     case.updated_at = at
     Case.objects.filter(pk=case.pk).update(version=case.version, updated_at=at)
     webhooks.on_case_event(event, case)
+    notifications.on_case_event(event, case)
     return event
 
 

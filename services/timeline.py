@@ -15,6 +15,7 @@ _SENTENCES = {  # lazy: rendered in the language of whoever reads the timeline
     Kind.DECLINED: gettext_lazy("%(actor)s 不予受理：%(note)s"),
     Kind.WITHDRAWN: gettext_lazy("%(actor)s 撤回了诉求"),
     Kind.INFO_ADDED: gettext_lazy("%(actor)s 补充了材料"),
+    Kind.INFO_REQUESTED: gettext_lazy("%(actor)s 请企业补充材料：%(note)s"),
     Kind.DECOMPOSED: gettext_lazy("%(actor)s 分解了诉求，开始办理"),
     Kind.TASK_CREATED: gettext_lazy("%(actor)s 将“%(task)s”交办给 %(unit)s，期限 %(due_on)s"),
     Kind.TASK_STARTED: gettext_lazy("%(actor)s 签收了“%(task)s”"),
@@ -35,6 +36,9 @@ _SENTENCES = {  # lazy: rendered in the language of whoever reads the timeline
 }
 
 
+_FILE_ADDED = gettext_lazy("%(actor)s 上传了附件 %(file)s")
+
+
 def describe_event(event: CaseEvent) -> str:
     """One sentence saying what happened, from the event's own snapshot (not today's names)."""
     values = {key: value for key, value in (event.data or {}).items() if isinstance(value, str | int)}
@@ -51,6 +55,8 @@ def describe_event(event: CaseEvent) -> str:
     values.setdefault("from", "")
     values.setdefault("to", "")
     template = _SENTENCES.get(event.kind)
+    if event.kind == Kind.INFO_ADDED and values.get("file"):
+        template = _FILE_ADDED
     return str(template) % values if template else str(event.get_kind_display())
 
 

@@ -7,4 +7,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("tracker.api.urls")),
+    path("portal/", include("tracker.portal.urls")),
 ]

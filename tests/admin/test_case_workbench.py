@@ -88,10 +88,10 @@ def test_search_and_enterprise_filter(client, zone):
 def test_buttons_follow_state_and_role(client, zone):
     submitted = case_at(zone, CS.SUBMITTED)
     client.force_login(zone.concierge)
-    assert _buttons(_page(client, submitted)) == {"accept", "decline", "add_info"}
+    assert _buttons(_page(client, submitted)) == {"accept", "decline", "add_info", "request_info"}
     # A leader also may reassign the concierge
     client.force_login(zone.leader)
-    assert _buttons(_page(client, submitted)) == {"accept", "decline", "add_info", "reassign"}
+    assert _buttons(_page(client, submitted)) == {"accept", "decline", "add_info", "request_info", "reassign"}
     # A task unit sees the case it works on, but no concierge buttons
     in_progress = case_at(zone, CS.IN_PROGRESS)
     client.force_login(zone.member)

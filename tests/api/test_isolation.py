@@ -307,6 +307,7 @@ CASE_ACTION_BODIES = {
     "withdraw": lambda zone: {"reason": "已自行解决"},
     "callback": lambda zone: {"verdict": "confirm", "rating": 4, "comment": "电话回访"},
     "add_info": lambda zone: {"note": "补充说明"},
+    "request_info": lambda zone: {"note": "请补充营业执照"},
 }
 TASK_ACTION_BODIES = {
     "start": lambda zone: {},

@@ -117,6 +117,15 @@ class NoteForm(ActionForm):
     note = forms.CharField(label=_("补充内容"), widget=TEXTAREA, required=False)
 
 
+class RequestInfoForm(ActionForm):
+    note = forms.CharField(
+        label=_("需要企业补充的内容"),
+        widget=TEXTAREA,
+        required=False,
+        help_text=_("企业将在门户收到通知，看到这段话"),
+    )
+
+
 class AnswerForm(ActionForm):
     answer = forms.CharField(label=_("办结答复"), widget=forms.Textarea(attrs={"rows": 8, "cols": 80}), required=False)
 
@@ -239,6 +248,13 @@ CASE_ACTIONS = {
             lambda actor, case, data: case_services.add_case_info(actor=actor, case=case, note=data["note"]),
             _("已补充"),
             form=NoteForm,
+        ),
+        ObjectAction(
+            "request_info",
+            _("请企业补充材料"),
+            lambda actor, case, data: case_services.request_case_info(actor=actor, case=case, note=data["note"]),
+            _("已通知企业补充材料"),
+            form=RequestInfoForm,
         ),
         ObjectAction(
             "reassign",

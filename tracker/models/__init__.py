@@ -13,6 +13,7 @@ from tracker.models.cases import (
     Task,
     Visit,
 )
+from tracker.models.notifications import Notification
 from tracker.models.org import Department, TaskForce, User
 from tracker.models.zone import Enterprise, Project, Tier
 
@@ -29,6 +30,7 @@ __all__ = [
     "Feedback",
     "HolidayOverride",
     "IdempotencyRecord",
+    "Notification",
     "Project",
     "Task",
     "TaskForce",

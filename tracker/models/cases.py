@@ -281,6 +281,7 @@ class CaseEvent(models.Model):
         DECLINED = "declined", _("不予受理")
         WITHDRAWN = "withdrawn", _("撤回")
         INFO_ADDED = "info_added", _("补充材料")
+        INFO_REQUESTED = "info_requested", _("请企业补充材料")
         DECOMPOSED = "decomposed", _("分解交办")
         TASK_CREATED = "task_created", _("交办事项")
         TASK_STARTED = "task_started", _("签收事项")

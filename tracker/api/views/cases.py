@@ -19,7 +19,7 @@ from services import cases as case_services
 from services import tasks as task_services
 from services.deadlines import annotate_case_deadlines
 from services.errors import InvalidInput, NotFound
-from services.selectors import case_timeline, cases_visible_to
+from services.selectors import cases_visible_to, timeline_for
 from services.tasks import TaskSpec
 from services.uscc import parse_uscc
 from tracker.api import filters, serializers
@@ -215,6 +215,16 @@ class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
             lambda d, v: case_services.add_case_info(actor=request.user, case=pk, note=d["note"]),
         )
 
+    @_transition_schema(serializers.InfoInput, "Ask the enterprise for more information (its concierge)")
+    @action(detail=True, methods=["post"])
+    def request_info(self, request, pk=None):
+        return self.run_step(
+            request,
+            pk,
+            serializers.InfoInput,
+            lambda d, v: case_services.request_case_info(actor=request.user, case=pk, note=d["note"]),
+        )
+
     @_transition_schema(serializers.CallbackInput, "Record the enterprise's verdict given by phone (回访)")
     @action(detail=True, methods=["post"])
     def callback(self, request, pk=None):
@@ -237,7 +247,7 @@ class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(responses=serializers.EventSerializer(many=True), summary="The case's timeline, oldest first")
     @action(detail=True, methods=["get"], pagination_class=TimelinePagination, filter_backends=[])
     def events(self, request, pk=None):
-        page = self.paginate_queryset(case_timeline(visible_case_or_404(request.user, pk)))
+        page = self.paginate_queryset(timeline_for(request.user, visible_case_or_404(request.user, pk)))
         data = serializers.EventSerializer(page, many=True, context=self.get_serializer_context()).data
         return self.get_paginated_response(data)
 

@@ -1,0 +1,73 @@
+"""Where a case stands, told to the enterprise: what happens next, by when, and whether it waits on them."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Max, OuterRef, QuerySet, Subquery
+from django.utils import dateformat
+from django.utils.translation import gettext as _
+
+from services.states import OPEN_TASK_STATES
+from tracker.models import Case, Task
+
+CS = Case.Status
+
+
+@dataclass(frozen=True)
+class NextStep:
+    text: str
+    due_on: date | None = None
+    awaits_enterprise: bool = False
+    is_overdue: bool = False
+
+
+def annotate_answer_due(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """Add `answer_due` — the latest due date of the case's open tasks, i.e. when an answer can be expected —
+    in the list's one query."""
+    latest = (
+        Task.objects.filter(case=OuterRef("pk"), status__in=OPEN_TASK_STATES)
+        .values("case")
+        .annotate(last=Max("due_on"))
+        .values("last")
+    )
+    return cases.annotate(answer_due=Subquery(latest))
+
+
+def _day(value: date) -> str:
+    return dateformat.format(value, _("n月j日"))
+
+
+def next_step(case: Case, today: date, *, answer_due: date | None = None) -> NextStep:
+    """The next step of `case` in the enterprise's words. `answer_due` comes from `annotate_answer_due` (lists)
+    or is read here (one case)."""
+    status = case.status
+    if status == CS.SUBMITTED:
+        due = case.accept_due_on
+        return NextStep(_("等待服务专员受理，预计 %(date)s 前受理") % {"date": _day(due)}, due, is_overdue=due < today)
+    if status == CS.ACCEPTED:
+        return NextStep(_("服务专员已受理，正在分解交办"))
+    if status == CS.IN_PROGRESS:
+        if answer_due is None:
+            answer_due = getattr(case, "answer_due", None)
+        if answer_due is None and not hasattr(case, "answer_due"):
+            answer_due = case.tasks.filter(status__in=OPEN_TASK_STATES).aggregate(last=Max("due_on"))["last"]
+        if answer_due is None:
+            return NextStep(_("各事项已办结，等待服务专员答复"))
+        return NextStep(
+            _("等待专班办理，预计 %(date)s 前答复") % {"date": _day(answer_due)},
+            answer_due,
+            is_overdue=answer_due < today,
+        )
+    if status == CS.RESOLVED:
+        due = case.verdict_due_on
+        text = (
+            _("已答复，请您在 %(date)s 前验收：确认办结或提出意见") % {"date": _day(due)}
+            if due
+            else _("已答复，请您验收：确认办结或提出意见")
+        )
+        return NextStep(text, due, awaits_enterprise=True)
+    if status == CS.CLOSED:
+        return NextStep(_("已办结，感谢您的评价"))
+    if status == CS.DECLINED:
+        return NextStep(_("不予受理，原因见办理记录"))
+    return NextStep(_("您已撤回此诉求"))

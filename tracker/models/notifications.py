@@ -1,0 +1,60 @@
+"""In-app notifications: one inbox per user, shown in the portal (and, with reminders, in the admin)."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Notification(models.Model):
+    """One message to one person about a case (or one of its tasks). Read or not; never edited otherwise."""
+
+    class Kind(models.TextChoices):
+        CASE_ACCEPTED = "case_accepted", _("诉求已受理")
+        CASE_DECLINED = "case_declined", _("诉求不予受理")
+        CASE_DISPATCHED = "case_dispatched", _("诉求已交办")
+        INFO_REQUESTED = "info_requested", _("请补充材料")
+        CASE_ANSWERED = "case_answered", _("收到答复，请验收")
+        CASE_CLOSED = "case_closed", _("诉求已办结")
+        CONCIERGE_CHANGED = "concierge_changed", _("服务专员变更")
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("接收人"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    kind = models.CharField(_("类型"), max_length=40, choices=Kind.choices)
+    case = models.ForeignKey(
+        "tracker.Case",
+        verbose_name=_("诉求"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    task = models.ForeignKey(
+        "tracker.Task",
+        verbose_name=_("分解事项"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    # What the notice says is its kind, rendered in the reader's language; `note` is the sender's own words
+    # (a decline reason, what information is asked for), shown as written.
+    note = models.TextField(_("说明"), blank=True)
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
+    read_at = models.DateTimeField(_("阅读时间"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("消息")
+        verbose_name_plural = _("消息")
+        indexes = [
+            models.Index(fields=["recipient", "-created_at", "-id"], name="notification_inbox_idx"),
+            models.Index(fields=["recipient", "read_at"], name="notification_unread_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.case_id or ''}"

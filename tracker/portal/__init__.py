@@ -1,0 +1,1 @@
+"""The enterprise portal (/portal/): server-rendered pages where an enterprise submits and follows its cases."""
