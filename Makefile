@@ -22,7 +22,8 @@ demo: venv
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput
 	$(DEMO_ENV) $(BIN)/python manage.py seed --demo
 	@echo
-	@echo "The demo zone is at http://127.0.0.1:8000/admin/ — log in with one of the accounts above. Ctrl-C stops it."
+	@echo "The demo zone is at http://127.0.0.1:8000/admin/ (staff) and http://127.0.0.1:8000/portal/ (enterprises, e.g. ent0001)"
+	@echo "— log in with one of the accounts above. Ctrl-C stops it."
 	@echo "The API and its docs: http://127.0.0.1:8000/api/docs/ "
 	@echo "  a token for it: DATABASE_URL=sqlite:///$(CURDIR)/var/demo.sqlite3 $(BIN)/python manage.py create_api_token ent0001"
 	$(DEMO_ENV) $(BIN)/python manage.py rundemo 127.0.0.1:8000

@@ -2,6 +2,7 @@
 
 import pytest
 
+from services import tasks as task_services
 from tests.factories import ProjectFactory
 from tests.services.helpers import case_at
 from tracker.models import Case, CaseEvent
@@ -269,3 +270,37 @@ def test_the_enterprise_adds_information_to_an_opencase_at(zone, api):
     assert response.status_code == 200 and response.json()["status"] == "in_progress"
     last = client.get(f"/api/v1/cases/{case.pk}/events/").json()["results"][-1]
     assert last["kind"] == "info_added" and last["note"] == "补充：已提交规划方案"
+
+
+def test_the_concierge_asks_the_enterprise_for_information_and_the_enterprise_is_told(zone, api):
+    # Given a case in progress
+    case = case_at(zone, Case.Status.IN_PROGRESS)
+    # When the enterprise tries to ask itself, it is refused; an empty request is refused on the field
+    assert api(zone.enterprise_user).post(f"/api/v1/cases/{case.pk}/request_info/", {"note": "x"}).status_code == 403
+    empty = api(zone.concierge).post(f"/api/v1/cases/{case.pk}/request_info/", {"note": ""}, format="json")
+    assert empty.status_code == 400 and list(empty.json()["fields"]) == ["note"]
+    # When the concierge asks for the land certificate
+    response = api(zone.concierge).post(
+        f"/api/v1/cases/{case.pk}/request_info/", {"note": "请补充土地证复印件"}, format="json"
+    )
+    # Then the timeline says so and the enterprise's user has a notice carrying the request
+    assert response.status_code == 200, response.json()
+    last = api(zone.enterprise_user).get(f"/api/v1/cases/{case.pk}/events/").json()["results"][-1]
+    assert last["kind"] == "info_requested" and last["note"] == "请补充土地证复印件"
+    notice = zone.enterprise_user.notifications.get(kind="info_requested")
+    assert (notice.case_id, notice.note) == (case.pk, "请补充土地证复印件")
+    assert not zone.other_enterprise_user.notifications.exists()
+
+
+def test_the_enterprise_reads_the_steps_taken_not_the_units_internal_exchanges(zone, api):
+    # Given a case whose task the unit handed back with its reasons
+    case = case_at(zone, Case.Status.IN_PROGRESS)
+    task = case.tasks.get()
+    task_services.return_task(actor=zone.member, task=task, reason="不属于本专班职责")
+    # Then staff read the return in the timeline, and the enterprise does not
+    staff_kinds = [e["kind"] for e in api(zone.concierge).get(f"/api/v1/cases/{case.pk}/events/").json()["results"]]
+    enterprise_events = api(zone.enterprise_user).get(f"/api/v1/cases/{case.pk}/events/").json()["results"]
+    assert "task_returned" in staff_kinds
+    assert "task_returned" not in [e["kind"] for e in enterprise_events]
+    assert "不属于本专班职责" not in str(enterprise_events)
+    assert [e["kind"] for e in enterprise_events][:3] == ["submitted", "accepted", "decomposed"]
