@@ -44,6 +44,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "django_celery_beat.add_intervalschedule",
         "django_celery_beat.view_crontabschedule",
         "django_celery_beat.add_crontabschedule",
+        # Sign-in locks (django-axes): see who is locked out, and unlock by deleting the attempt record.
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
+        "axes.view_accesslog",
     ],
     # Integrations use the API only.
     Role.INTEGRATION: [],
@@ -56,7 +60,7 @@ def ensure_role_groups() -> dict[str, Group]:
     permissions = {
         f"{p.content_type.app_label}.{p.codename}": p
         for p in Permission.objects.filter(
-            content_type__app_label__in=["tracker", "auth", "django_celery_beat"]
+            content_type__app_label__in=["tracker", "auth", "django_celery_beat", "axes"]
         ).select_related("content_type")
     }
     for role, codenames in ROLE_PERMISSIONS.items():

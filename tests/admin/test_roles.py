@@ -95,3 +95,22 @@ def test_only_administrators_manage_the_periodic_work(client, zone):
     for user in (zone.concierge, zone.leader, zone.officer):
         client.force_login(user)
         assert client.get(url).status_code in (302, 403)
+
+
+def test_administrators_see_sign_in_locks_and_lift_them(client, zone, settings):
+    # Given a username locked after too many failed logins on the portal
+    from axes.models import AccessAttempt
+
+    settings.AXES_FAILURE_LIMIT = 2
+    for _ in range(2):
+        client.post(reverse("portal:login"), {"username": "ent_user", "password": "wrong"})
+    attempt = AccessAttempt.objects.get(username="ent_user")
+    # Then an administrator finds it in the admin and may delete it (which unlocks the username); others may not
+    client.force_login(zone.admin)
+    assert client.get(reverse("admin:axes_accessattempt_changelist")).status_code == 200
+    assert (
+        client.post(reverse("admin:axes_accessattempt_delete", args=[attempt.pk]), {"post": "yes"}).status_code == 302
+    )
+    assert not AccessAttempt.objects.exists()
+    client.force_login(zone.leader)
+    assert client.get(reverse("admin:axes_accessattempt_changelist")).status_code == 403

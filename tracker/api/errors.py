@@ -2,6 +2,7 @@
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, JsonResponse
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.csrf import csrf_failure as django_csrf_failure
 from rest_framework import exceptions, status
@@ -82,7 +83,10 @@ def not_found(request, *args, **kwargs):
 
 
 def csrf_failure(request, reason=""):
-    """CSRF refusals in the API's error shape for /api/ (a browser session writing without its token)."""
+    """CSRF refusals in the API's error shape for /api/ (a browser session writing without its token); on the
+    portal, a page saying what to do (usually: the page was open too long, or cookies are off)."""
     if request.path.startswith("/api/"):
         return JsonResponse(error_body("csrf_failed", _("CSRF 校验失败：%(reason)s") % {"reason": reason}), status=403)
+    if request.path.startswith("/portal/"):
+        return render(request, "portal/csrf_failure.html", status=403)
     return django_csrf_failure(request, reason=reason)
