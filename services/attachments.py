@@ -177,6 +177,11 @@ def _attach_all(*, actor: User, case: Case, uploads: list[File]) -> list[Attachm
     return stored
 
 
+def _refresh_version(case: Case) -> None:
+    """The steps above each locked their own copy of the case; hand back the version they left."""
+    case.refresh_from_db(fields=["version", "updated_at"])
+
+
 def submit_case_with_files(*, actor: User, uploads: list[File] = (), **case_fields) -> Case:
     """`cases.submit_case` with its files, all or nothing: every field and every file is checked and all the
     errors are reported together before anything is written."""
@@ -194,6 +199,7 @@ def submit_case_with_files(*, actor: User, uploads: list[File] = (), **case_fiel
             raise
         errors.raise_if_any()
         _attach_all(actor=actor, case=case, uploads=uploads)
+        _refresh_version(case)
     return case
 
 
@@ -216,4 +222,5 @@ def add_case_information(*, actor: User, case: Case | int, note: str = "", uploa
         if note:
             add_case_info(actor=actor, case=case, note=note)
         _attach_all(actor=actor, case=case, uploads=uploads)
+        _refresh_version(case)
     return case

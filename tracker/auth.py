@@ -1,5 +1,6 @@
 """Sign-in with a username or a mobile number, one password either way."""
 
+from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 
 from tracker.models import User
@@ -28,6 +29,15 @@ class UsernameOrPhoneBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+
+def lockout_username(request, credentials: dict | None = None) -> str | None:
+    """The name django-axes counts failed sign-ins under (AXES_USERNAME_CALLABLE): a mobile number counts once
+    however it is typed, or spaces, dashes and +86 would each buy a fresh set of guesses."""
+    field = settings.AXES_USERNAME_FORM_FIELD
+    value = credentials.get(field) if credentials else getattr(request, "data", request.POST).get(field)
+    value = (value or "").strip() if isinstance(value, str) else ""
+    return (_digits(value) if _looks_like_phone(value) else value) or None
 
 
 def _digits(value: str) -> str:
