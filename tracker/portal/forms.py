@@ -79,8 +79,12 @@ class CaseSubmitForm(ServiceForm):
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text=_("说明现状、已经做过的努力和希望得到的帮助"),
     )
-    urgency = forms.ChoiceField(
-        label=_("紧急程度"), choices=Case.Urgency.choices, initial=Case.Urgency.NORMAL, widget=forms.RadioSelect
+    urgency = forms.ChoiceField(  # left out means normal (the service's default), like the other fields it checks
+        label=_("紧急程度"),
+        choices=Case.Urgency.choices,
+        initial=Case.Urgency.NORMAL,
+        required=False,
+        widget=forms.RadioSelect,
     )
     files = MultipleFileField(label=_("附件"))
 

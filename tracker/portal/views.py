@@ -143,9 +143,12 @@ def home(request):
 @enterprise_required
 def submit(request):
     enterprise = request.user.enterprise
-    form = forms.CaseSubmitForm(request.POST or None, request.FILES or None, enterprise=enterprise)
+    posted = request.method == "POST"  # an empty POST is still a submission, refused with its fields named
+    form = forms.CaseSubmitForm(
+        request.POST if posted else None, request.FILES if posted else None, enterprise=enterprise
+    )
     status = 200
-    if request.method == "POST":
+    if posted:
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -189,8 +192,12 @@ def _case_page(request, case: Case, *, status: int = 200, **bound):
     events = list(timeline_for(request.user, case))
     actions = set(case_actions_for(request.user, case))
     last_request = next((e for e in reversed(events) if e.kind == e.Kind.INFO_REQUESTED), None)
+    # Answered by anyone of the enterprise (a colleague may have sent the files), not by staff adding notes.
     answered_since = last_request and any(
-        e.kind == e.Kind.INFO_ADDED and e.created_at >= last_request.created_at and e.actor_id == request.user.pk
+        e.kind == e.Kind.INFO_ADDED
+        and e.created_at >= last_request.created_at
+        and e.actor is not None
+        and e.actor.enterprise_id == case.enterprise_id
         for e in events
     )
     context = {
@@ -218,8 +225,9 @@ def case_detail(request, number):
     return _case_page(request, _visible_case(request, number))
 
 
-def _case_step(form_class, form_name: str, call, done_message):
-    """A POST on a case: parse the form, call the service, then show the case — or the form with its errors."""
+def _case_step(form_class, form_name: str, action: str, call, done_message):
+    """A POST on a case: parse the form, call the service, then show the case — or the form with its errors.
+    When the case no longer allows `action`, its form is not on the page: the errors are shown as messages."""
 
     @require_POST
     @enterprise_required
@@ -237,6 +245,9 @@ def _case_step(form_class, form_name: str, call, done_message):
                 messages.success(request, done_message)
                 return redirect("portal:case", number=case.number)
         case.refresh_from_db()
+        if action not in case_actions_for(request.user, case):
+            for message in dict.fromkeys(m for errors in form.errors.values() for m in errors):
+                messages.error(request, message)
         return _case_page(request, case, status=400, **{form_name: form})
 
     return view
@@ -245,6 +256,7 @@ def _case_step(form_class, form_name: str, call, done_message):
 add_info = _case_step(
     forms.AddInfoForm,
     "add_info_form",
+    "add_info",
     lambda actor, case, data: attachment_services.add_case_information(
         actor=actor, case=case, note=data["note"], uploads=data["files"]
     ),
@@ -253,12 +265,14 @@ add_info = _case_step(
 withdraw = _case_step(
     forms.WithdrawForm,
     "withdraw_form",
+    "withdraw",
     lambda actor, case, data: case_services.withdraw_case(actor=actor, case=case, reason=data["reason"]),
     gettext_lazy("诉求已撤回"),
 )
 confirm = _case_step(
     forms.ConfirmForm,
     "confirm_form",
+    "confirm",
     lambda actor, case, data: case_services.confirm_case(
         actor=actor, case=case, rating=data["rating"], comment=data["comment"]
     ),
@@ -267,6 +281,7 @@ confirm = _case_step(
 reopen = _case_step(
     forms.ReopenForm,
     "reopen_form",
+    "reopen",
     lambda actor, case, data: case_services.reopen_case(actor=actor, case=case, reason=data["reason"]),
     gettext_lazy("已退回重办，服务专员将继续办理"),
 )
