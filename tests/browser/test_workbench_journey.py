@@ -42,6 +42,7 @@ def test_concierge_and_task_force_take_a_case_to_resolution(page, live_server, z
     assert page.locator(".action-bar [data-action]").evaluate_all("els => els.map(e => e.dataset.action)") == [
         "accept",
         "add_info",
+        "request_info",
         "decline",
     ]
     page.click("[data-action=accept]")
