@@ -72,3 +72,8 @@ def mark_read(*, actor: User, notification: Notification | int | None = None) ->
                 raise NotFound()
             unread = unread.filter(pk=pk)
         return unread.update(read_at=timezone.now())
+
+
+def mark_case_read(*, actor: User, case: Case) -> int:
+    """Mark the actor's unread notices about `case` read (they opened the case); returns how many changed."""
+    return Notification.objects.filter(recipient=actor, case=case, read_at__isnull=True).update(read_at=timezone.now())

@@ -152,6 +152,14 @@ ENTERPRISE_EVENT_KINDS = frozenset(
 )
 
 
+def event_note_for(user: User, event: CaseEvent) -> str:
+    """An event's note as `user` may read it: a unit's own words on a task (its result, its reasons) stay with
+    staff; the enterprise reads the concierge's answer instead."""
+    if user.enterprise_id and event.task_id is not None:
+        return ""
+    return event.note
+
+
 def timeline_for(user: User, case: Case) -> QuerySet[CaseEvent]:
     """The case's timeline as `user` may read it: all of it for staff, the steps taken for it for the enterprise."""
     events = case_timeline(case)

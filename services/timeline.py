@@ -36,6 +36,11 @@ _SENTENCES = {  # lazy: rendered in the language of whoever reads the timeline
 }
 
 
+# Events whose sentence already says the note (so a page need not show it twice).
+NOTE_IN_SENTENCE = frozenset(
+    {Kind.DECLINED, Kind.TASK_RETURNED, Kind.REOPENED, Kind.CALLBACK_REOPENED, Kind.INFO_REQUESTED}
+)
+
 _FILE_ADDED = gettext_lazy("%(actor)s 上传了附件 %(file)s")
 
 

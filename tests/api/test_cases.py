@@ -304,3 +304,19 @@ def test_the_enterprise_reads_the_steps_taken_not_the_units_internal_exchanges(z
     assert "task_returned" not in [e["kind"] for e in enterprise_events]
     assert "不属于本专班职责" not in str(enterprise_events)
     assert [e["kind"] for e in enterprise_events][:3] == ["submitted", "accepted", "decomposed"]
+
+
+def test_a_units_result_on_a_task_is_a_note_for_staff_only(zone, api):
+    # Given a task completed with the unit's own remark
+    case = case_at(zone, Case.Status.IN_PROGRESS)
+    task = case.tasks.get()
+    task_services.start_task(actor=zone.member, task=task)
+    task_services.complete_task(actor=zone.member, task=task, result="内部：已电话协调规划科长")
+
+    def completed(user):
+        events = api(user).get(f"/api/v1/cases/{case.pk}/events/").json()["results"]
+        return next(e for e in events if e["kind"] == "task_completed")
+
+    # Then staff read the remark, the enterprise reads that the task was done
+    assert completed(zone.concierge)["note"] == "内部：已电话协调规划科长"
+    assert completed(zone.enterprise_user)["note"] == ""

@@ -112,3 +112,17 @@ def test_a_request_answered_by_a_colleague_is_answered_for_everyone(client, zone
     case_services.add_case_info(actor=colleague, case=case, note="红线图已发送")
     # Then the request is no longer shown to the first user either
     assert section(_page(client, case), "info-request") is None
+
+
+def test_a_units_own_words_on_a_task_stay_with_staff(portal, zone):
+    # Given a task the unit completed with an internal remark, and the concierge's answer
+    case = case_at(zone, CS.IN_PROGRESS)
+    task = case.tasks.get()
+    task_services.start_task(actor=zone.member, task=task)
+    task_services.complete_task(actor=zone.member, task=task, result="内部：已电话协调规划科长")
+    case_services.resolve_case(actor=zone.concierge, case=case, answer="规划许可已批复")
+    # Then the enterprise reads that the task was done and the answer, not the unit's remark
+    page = html(portal.get(f"/portal/cases/{case.number}/"))
+    timeline = section(page, "timeline")
+    assert "办结了“" in timeline and "规划许可已批复" in timeline
+    assert "内部：已电话协调规划科长" not in page

@@ -77,11 +77,14 @@ def test_the_enterprises_own_steps_notify_nobody(portal, zone):
     assert Notification.objects.count() == 0
 
 
-def test_the_navigation_counts_unread_notices(portal, zone):
+def test_the_navigation_counts_unread_notices_and_opening_a_case_reads_its_own(portal, zone):
     assert unread_badge(html(portal.get("/portal/"))) == 0
     case = case_at(zone, CS.IN_PROGRESS)  # accepted, then decomposed: two notices
-    assert unread_badge(html(portal.get("/portal/"))) == 2
-    assert unread_badge(html(portal.get(f"/portal/cases/{case.number}/"))) == 2
+    other = case_at(zone, CS.ACCEPTED)  # one more notice, about another case
+    assert unread_badge(html(portal.get("/portal/"))) == 3
+    # Opening the case reads the two notices about it, and only those
+    assert unread_badge(html(portal.get(f"/portal/cases/{case.number}/"))) == 1
+    assert list(Notification.objects.filter(read_at__isnull=True).values_list("case", flat=True)) == [other.pk]
 
 
 def test_opening_a_notice_marks_it_read_and_goes_to_its_case(portal, zone):
@@ -90,11 +93,12 @@ def test_opening_a_notice_marks_it_read_and_goes_to_its_case(portal, zone):
     notice = Notification.objects.filter(recipient=zone.enterprise_user).order_by("id").first()
     # When the user opens one
     response = portal.post(f"/portal/notifications/{notice.pk}/")
-    # Then they land on its case, the notice is read, and the count drops by one
+    # Then they land on its case, the notice is read, and so is the other one about the same case
     assert response.status_code == 302 and response["Location"] == f"/portal/cases/{case.number}/"
     notice.refresh_from_db()
     assert notice.read_at is not None
-    assert unread_badge(html(portal.get(response["Location"]))) == 1
+    assert Notification.objects.filter(read_at__isnull=True).count() == 1
+    assert unread_badge(html(portal.get(response["Location"]))) == 0
 
 
 def test_read_all(portal, zone):

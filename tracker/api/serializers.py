@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from services import webhooks
 from services.permissions import case_actions_for
-from services.selectors import projects_visible_to, task_forces_visible_to
+from services.selectors import event_note_for, projects_visible_to, task_forces_visible_to
 from services.timeline import describe_event
 from tracker.models import (
     Attachment,
@@ -205,6 +205,7 @@ class CaseDetailSerializer(CaseSerializer):
 class EventSerializer(serializers.ModelSerializer):
     actor = PersonSerializer(read_only=True, allow_null=True)
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    note = serializers.SerializerMethodField()
     text = serializers.SerializerMethodField()
 
     class Meta:
@@ -221,6 +222,9 @@ class EventSerializer(serializers.ModelSerializer):
             "created_at",
             "text",
         ]
+
+    def get_note(self, event) -> str:
+        return event_note_for(self.context["request"].user, event)
 
     def get_text(self, event) -> str:
         """The event in a sentence, in the caller's language."""

@@ -23,8 +23,8 @@ from services import notifications as notification_services
 from services.errors import NotFound, ServiceError
 from services.permissions import case_actions_for
 from services.progress import annotate_answer_due, next_step
-from services.selectors import cases_visible_to, timeline_for
-from services.timeline import describe_event
+from services.selectors import cases_visible_to, event_note_for, timeline_for
+from services.timeline import NOTE_IN_SENTENCE, describe_event
 from tracker.models import Case, Category, Feedback
 from tracker.portal import forms
 
@@ -186,6 +186,11 @@ def submit(request):
     )
 
 
+def _note_shown(user, event) -> str:
+    """The note under an event's sentence, unless the sentence already says it."""
+    return "" if event.kind in NOTE_IN_SENTENCE else event_note_for(user, event)
+
+
 def _case_page(request, case: Case, *, status: int = 200, **bound):
     """The case page, with any form that was just refused shown bound, its errors in place."""
     today = timezone.localdate()
@@ -203,7 +208,14 @@ def _case_page(request, case: Case, *, status: int = 200, **bound):
     context = {
         "case": case,
         "step": next_step(case, today),
-        "timeline": [(event, describe_event(event)) for event in events],
+        "timeline": [
+            (
+                event,
+                describe_event(event),
+                "" if event.kind in NOTE_IN_SENTENCE else event_note_for(request.user, event),
+            )
+            for event in events
+        ],
         "attachments": case.attachments.select_related("uploaded_by").order_by("created_at", "id"),
         "feedback": case.feedback.order_by("-created_at", "-id").first(),
         "actions": actions,
@@ -222,7 +234,10 @@ def _case_page(request, case: Case, *, status: int = 200, **bound):
 
 @enterprise_required
 def case_detail(request, number):
-    return _case_page(request, _visible_case(request, number))
+    """The case page; opening it reads the notices about the case (as opening a message would)."""
+    case = _visible_case(request, number)
+    notification_services.mark_case_read(actor=request.user, case=case)
+    return _case_page(request, case)
 
 
 def _case_step(form_class, form_name: str, action: str, call, done_message):
