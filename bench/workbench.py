@@ -1,4 +1,5 @@
-"""How fast the staff workbench answers with the demo zone loaded: prints timings, asserts nothing.
+"""How fast the staff workbench and the enterprise portal answer with the demo zone loaded: prints timings,
+asserts nothing.
 
     .venv/bin/python bench/workbench.py                 # SQLite in var/bench.sqlite3, demo zone
     DATABASE_URL=postgres://postgres@127.0.0.1/tracker_bench .venv/bin/python bench/workbench.py --scale 10
@@ -31,6 +32,7 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
     from django.db import connection
+    from django.db.models import Count
     from django.test import Client
     from django.test.utils import CaptureQueriesContext, setup_test_environment
     from django.urls import reverse
@@ -43,21 +45,35 @@ def main() -> None:
         call_command("seed", demo=True, scale=args.scale, stdout=quiet)
     print(f"database: {connection.vendor}; {Case.objects.count():,} cases, {CaseEvent.objects.count():,} events")
 
+    case = Case.objects.filter(status=Case.Status.CLOSED).order_by("id").first()
+    enterprise_user = User.objects.get(username="ent0001")
+    # The portal's case page for the enterprise case with the longest timeline.
+    own_case = (
+        Case.objects.filter(enterprise_id=enterprise_user.enterprise_id)
+        .annotate(n=Count("events"))
+        .order_by("-n", "id")
+        .first()
+    )
     pages = [
         ("leader01", "case list, whole zone", reverse("admin:tracker_case_changelist")),
         ("leader01", "case list, overdue", reverse("admin:tracker_case_changelist") + "?deadline=overdue"),
         ("concierge001", "case list, my cases", reverse("admin:tracker_case_changelist") + "?queue=mine"),
         ("economic_development1", "task list, my tasks", reverse("admin:tracker_task_changelist") + "?queue=mine"),
         ("leader01", "dashboard", reverse("admin:dashboard")),
-        ("leader01", "case page", None),
+        ("leader01", "case page", reverse("admin:tracker_case_change", args=[case.pk])),
         ("leader01", "ledger export, closed cases", reverse("admin:tracker_case_export") + "?status__exact=closed"),
+        ("ent0001", "portal: my cases", reverse("portal:home")),
+        ("ent0001", "portal: finished cases", reverse("portal:home") + "?show=finished"),
+        ("ent0001", "portal: case page", reverse("portal:case", args=[own_case.number]) if own_case else None),
+        ("ent0001", "portal: submit form", reverse("portal:submit")),
+        ("ent0001", "portal: notifications", reverse("portal:notifications")),
     ]
-    case = Case.objects.filter(status=Case.Status.CLOSED).order_by("id").first()
     print(f"{'page':32} {'user':22} {'median ms':>10} {'queries':>8}")
     for username, label, url in pages:
+        if url is None:
+            continue
         client = Client()
         client.force_login(User.objects.get(username=username))
-        url = url or reverse("admin:tracker_case_change", args=[case.pk])
         timings = []
         for _ in range(args.runs):
             with CaptureQueriesContext(connection) as queries:
