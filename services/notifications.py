@@ -1,16 +1,20 @@
-"""In-app notifications: what an enterprise hears about its cases.
+"""In-app notifications: what an enterprise hears about its cases, and what staff hear about their work.
 
-A notice is written by `states.record_event`, in the transaction of the change it reports, to every active
-user of the case's enterprise except the one who made the change. Reading is a selector; marking read is the
-only change a notice ever sees.
+A notice is written by `states.record_event`, in the transaction of the change it reports: to every active user
+of the case's enterprise, or to the staff the step concerns (the concierge, the unit given a task), never to the
+one who made the change. The pushes (email, WeCom) each recipient chose are written with it (`services.pushes`).
+Reminders write their notices in `services.reminders`. Reading is a selector; marking read is the only change a
+notice ever sees.
 """
 
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from services import pushes
 from services.errors import NotFound
-from tracker.models import Case, CaseEvent, Notification, User
+from services.roles import Role
+from tracker.models import Case, CaseEvent, Notification, Task, User
 
 Kind = CaseEvent.Kind
 Notice = Notification.Kind
@@ -27,6 +31,65 @@ ENTERPRISE_NOTICES: dict[str, str] = {
 }
 
 
+# The events staff are told about, the notice each becomes, and who hears it.
+CONCIERGE = "concierge"
+TASK_UNIT = "task_unit"
+STAFF_NOTICES: dict[str, tuple[str, str]] = {
+    Kind.SUBMITTED: (Notice.CASE_SUBMITTED, CONCIERGE),
+    Kind.TASK_CREATED: (Notice.TASK_ASSIGNED, TASK_UNIT),
+    Kind.TASK_REDISPATCHED: (Notice.TASK_ASSIGNED, TASK_UNIT),
+    Kind.TASK_REOPENED: (Notice.TASK_ASSIGNED, TASK_UNIT),
+    Kind.TASK_COMPLETED: (Notice.TASK_FINISHED, CONCIERGE),
+    Kind.TASK_RETURNED: (Notice.TASK_RETURNED, CONCIERGE),
+    Kind.INFO_ADDED: (Notice.INFO_ADDED, CONCIERGE),
+    Kind.REOPENED: (Notice.CASE_REOPENED, CONCIERGE),
+    Kind.CONFIRMED: (Notice.CASE_CONFIRMED, CONCIERGE),
+}
+# Notices that carry the note of their event (a reason, a request) to the reader.
+WITH_NOTE = frozenset({Notice.CASE_DECLINED, Notice.INFO_REQUESTED, Notice.TASK_RETURNED, Notice.CASE_REOPENED})
+
+
+def task_workers(task: Task, officers: list[User] | None = None) -> list[User]:
+    """Who works a task: its assignee; else its task force's lead and members; else its department's officers
+    (`officers`, when the caller loaded them for many tasks at once)."""
+    if task.assignee_id:
+        return [task.assignee]
+    if task.task_force_id:
+        force = task.task_force
+        return [user for user in [force.lead, *force.members.all()] if user is not None]
+    if officers is None:
+        officers = list(
+            User.objects.filter(
+                department_id=task.department_id, is_active=True, groups__name=Role.DEPARTMENT_OFFICER
+            ).distinct()
+        )
+    return officers
+
+
+def _concierges(case: Case) -> list[User]:
+    concierge = case.concierge or case.enterprise.concierge
+    return [concierge] if concierge else []
+
+
+def _staff_recipients(event: CaseEvent, case: Case) -> tuple[str, list[User]] | None:
+    spec = STAFF_NOTICES.get(event.kind)
+    if spec is None:
+        return None
+    kind, who = spec
+    if kind == Notice.INFO_ADDED:
+        # The enterprise's own additions concern the concierge; staff notes do not, and several files sent at
+        # once are one piece of news while the first notice is unread.
+        actor = event.actor
+        if actor is None or actor.enterprise_id != case.enterprise_id:
+            return None
+        unread = Notification.objects.filter(case=case, kind=kind, read_at__isnull=True)
+        people = [u for u in _concierges(case) if not unread.filter(recipient=u).exists()]
+        return kind, people
+    if who == CONCIERGE:
+        return kind, _concierges(case)
+    return kind, task_workers(event.task)
+
+
 def notice_for(event: CaseEvent) -> str | None:
     """The notice kind `event` calls for, if any. A decomposition that adds tasks to work already under way
     (after a reopen) is not news to the enterprise."""
@@ -36,18 +99,33 @@ def notice_for(event: CaseEvent) -> str | None:
 
 
 def on_case_event(event: CaseEvent, case: Case) -> list[Notification]:
-    """Write the notices `event` calls for. Called by `record_event`, inside the transaction of the change."""
+    """Write the notices `event` calls for, and their pushes. Called by `record_event`, inside the transaction
+    of the change."""
+    addressed: list[tuple[str, int]] = []
     kind = notice_for(event)
-    if kind is None:
+    if kind is not None:
+        users = User.objects.filter(enterprise_id=case.enterprise_id, is_active=True)
+        addressed += [(kind, pk) for pk in users.values_list("pk", flat=True)]
+    staff = _staff_recipients(event, case)
+    if staff is not None:
+        addressed += [(staff[0], user.pk) for user in staff[1] if user.is_active]
+    notices = [
+        Notification(
+            recipient_id=pk,
+            kind=kind,
+            case=case,
+            task=event.task,
+            note=event.note if kind in WITH_NOTE else "",
+            created_at=event.created_at,
+        )
+        for kind, pk in dict.fromkeys(addressed)
+        if pk != event.actor_id
+    ]
+    if not notices:
         return []
-    recipients = User.objects.filter(enterprise_id=case.enterprise_id, is_active=True)
-    if event.actor_id:
-        recipients = recipients.exclude(pk=event.actor_id)
-    note = event.note if kind in (Notice.CASE_DECLINED, Notice.INFO_REQUESTED) else ""
-    return Notification.objects.bulk_create(
-        Notification(recipient_id=pk, kind=kind, case=case, note=note, created_at=event.created_at)
-        for pk in recipients.values_list("pk", flat=True)
-    )
+    Notification.objects.bulk_create(notices)
+    pushes.pushes_for_notices(notices, now=event.created_at)
+    return notices
 
 
 def notifications_of(user: User) -> QuerySet[Notification]:
@@ -77,3 +155,14 @@ def mark_read(*, actor: User, notification: Notification | int | None = None) ->
 def mark_case_read(*, actor: User, case: Case) -> int:
     """Mark the actor's unread notices about `case` read (they opened the case); returns how many changed."""
     return Notification.objects.filter(recipient=actor, case=case, read_at__isnull=True).update(read_at=timezone.now())
+
+
+def set_channels(*, actor: User, email: bool, wecom: bool) -> User:
+    """The actor chooses how they are reached besides in-app notices: by email, by WeCom (staff whose department
+    has a group robot). Anyone may change their own choice, and only their own."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=actor.pk)
+        user.notify_by_email, user.notify_by_wecom = bool(email), bool(wecom)
+        user.save(update_fields=["notify_by_email", "notify_by_wecom"])
+    actor.notify_by_email, actor.notify_by_wecom = user.notify_by_email, user.notify_by_wecom
+    return user

@@ -29,6 +29,30 @@ PERIODIC_TASKS = [
         "Writes one task.overdue delivery per subscriber for each task past its due date (once per due date).",
     ),
     Periodic(
+        "到期提醒与督办",
+        "tracker.tasks.sweep_reminders",
+        5 * 60,
+        "Writes the reminders that have come due — once per item, kind and deadline — with notices and pushes.",
+    ),
+    Periodic(
+        "发送待推送的邮件和企业微信消息",
+        "tracker.tasks.deliver_due_pushes",
+        60,
+        "The push outbox: messages the broker missed, held overnight, due a retry, or left by a dead worker.",
+    ),
+    Periodic(
+        "每日待办摘要",
+        "tracker.tasks.write_daily_digests",
+        30 * 60,
+        "On working days, each staff member's digest of open, due and overdue items (once per person and day).",
+    ),
+    Periodic(
+        "领导每周汇总",
+        "tracker.tasks.write_weekly_summaries",
+        60 * 60,
+        "On the week's first working day, each leader's summary with the dashboard figures and the ledger.",
+    ),
+    Periodic(
         "清理过期幂等记录",
         "tracker.tasks.purge_idempotency_records",
         60 * 60,

@@ -4,7 +4,9 @@ from django.contrib import admin
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
+from services.notifications import unread_count
 from services.roles import Role, has_role, is_zone_wide
 
 
@@ -33,8 +35,14 @@ class WorkbenchSite(admin.AdminSite):
 
     def get_urls(self):
         from tracker.admin.dashboard import dashboard_view
+        from tracker.admin.notifications import inbox_view, open_notice_view
 
-        return [path("dashboard/", self.admin_view(dashboard_view), name="dashboard"), *super().get_urls()]
+        return [
+            path("dashboard/", self.admin_view(dashboard_view), name="dashboard"),
+            path("inbox/", self.admin_view(lambda request: inbox_view(request, self)), name="inbox"),
+            path("inbox/<int:pk>/", self.admin_view(require_POST(open_notice_view)), name="open_notice"),
+            *super().get_urls(),
+        ]
 
     def each_context(self, request):
         context = super().each_context(request)
@@ -51,4 +59,5 @@ class WorkbenchSite(admin.AdminSite):
                 )
             links.append((_("统计看板"), reverse("admin:dashboard")))
             context["workbench_links"] = links
+            context["inbox_unread"] = lambda: unread_count(user)
         return context

@@ -235,6 +235,23 @@ WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
 WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
 
+# --- Reminders and pushes (services/reminders.py, services/pushes.py) -------------------------------------------
+# The address people are sent to in emails and WeCom messages.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Pushes (email, WeCom) go out from this hour to that hour on working days; written outside, they wait.
+REMINDER_DAY_START_HOUR = env.int("REMINDER_DAY_START_HOUR", default=9)
+REMINDER_DAY_END_HOUR = env.int("REMINDER_DAY_END_HOUR", default=18)
+# A task overdue by this many working days goes to the department head (黄牌), then to the linked leader (红牌).
+REMINDER_YELLOW_AFTER_DAYS = env.int("REMINDER_YELLOW_AFTER_DAYS", default=2)
+REMINDER_RED_AFTER_DAYS = env.int("REMINDER_RED_AFTER_DAYS", default=5)
+# A case overdue for acceptance by this many working days goes to the linked leader.
+REMINDER_ACCEPT_ESCALATE_AFTER_DAYS = env.int("REMINDER_ACCEPT_ESCALATE_AFTER_DAYS", default=2)
+PUSH_TIMEOUT_SECONDS = env.float("PUSH_TIMEOUT_SECONDS", default=10.0)
+PUSH_MAX_ATTEMPTS = env.int("PUSH_MAX_ATTEMPTS", default=8)
+PUSH_RETRY_BASE_SECONDS = env.float("PUSH_RETRY_BASE_SECONDS", default=60.0)
+PUSH_RETRY_MAX_SECONDS = env.float("PUSH_RETRY_MAX_SECONDS", default=3600.0)
+PUSH_MESSAGE_ID_DOMAIN = env.str("PUSH_MESSAGE_ID_DOMAIN", default="concierge.local")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

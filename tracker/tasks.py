@@ -7,7 +7,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from services import idempotency, webhooks
+from services import digests, idempotency, pushes, reminders, webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -44,3 +44,40 @@ def emit_overdue_task_webhooks() -> int:
 def purge_idempotency_records() -> int:
     """Keep the idempotency table to the replay window."""
     return idempotency.purge_expired()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sweep_reminders() -> dict:
+    """Write the reminders that have come due (once per item, kind and deadline), with notices and pushes.
+    A worker that dies mid-sweep rolls its transaction back; the redelivered message sweeps again."""
+    result = reminders.sweep()
+    return {"due": result.due, "reminders": result.reminders, "notices": result.notices, "pushes": result.pushes}
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_push(push_pk: int) -> None:
+    """Send one push (email or WeCom); on failure queue the retry at its backoff time."""
+    result = pushes.deliver(push_pk)
+    if result.retry_at is None or settings.CELERY_TASK_ALWAYS_EAGER:
+        return  # eager mode cannot wait: the sweep retries when the time comes
+    deliver_push.apply_async((push_pk,), eta=result.retry_at)
+
+
+@shared_task(ignore_result=True)
+def deliver_due_pushes() -> int:
+    """The outbox sweep: queue pushes left pending (broker down, held for the morning, worker died, retry due)."""
+    due = pushes.due_pushes()
+    pushes.send_soon(due)
+    return len(due)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def write_daily_digests() -> int:
+    """Each staff member's morning digest of open, due and overdue items (once per person and working day)."""
+    return digests.write_daily_digests()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def write_weekly_summaries() -> int:
+    """The leaders' weekly summary with the dashboard figures and the ledger (once per leader and week)."""
+    return digests.write_weekly_summaries()

@@ -24,6 +24,7 @@ class UserAdmin(DjangoUserAdmin):
     fieldsets = [
         *DjangoUserAdmin.fieldsets,
         (_("单位与身份"), {"fields": ["full_name", "phone", "title", "department", "enterprise"]}),
+        (_("提醒方式"), {"fields": ["notify_by_email", "notify_by_wecom"]}),
     ]
 
     def has_delete_permission(self, request, obj=None):
@@ -32,11 +33,15 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.register(Department)
 class DepartmentAdmin(ReferenceAdmin):
-    list_display = ["name", "code", "kind", "head", "phone", "is_active"]
+    list_display = ["name", "code", "kind", "head", "phone", "has_wecom_robot", "is_active"]
     list_filter = ["kind", "is_active"]
     list_select_related = ["head"]
     search_fields = ["name", "code"]
     raw_id_fields = ["head"]
+
+    @admin.display(description=_("企业微信群机器人"), boolean=True)
+    def has_wecom_robot(self, department):
+        return bool(department.wecom_webhook_url)
 
 
 @admin.register(Category)

@@ -15,6 +15,7 @@ from tracker.models.cases import (
 )
 from tracker.models.notifications import Notification
 from tracker.models.org import Department, TaskForce, User
+from tracker.models.reminders import PushDelivery, Reminder
 from tracker.models.zone import Enterprise, Project, Tier
 
 __all__ = [
@@ -32,6 +33,8 @@ __all__ = [
     "IdempotencyRecord",
     "Notification",
     "Project",
+    "PushDelivery",
+    "Reminder",
     "Task",
     "TaskForce",
     "Tier",

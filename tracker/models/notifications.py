@@ -17,6 +17,24 @@ class Notification(models.Model):
         CASE_ANSWERED = "case_answered", _("收到答复，请验收")
         CASE_CLOSED = "case_closed", _("诉求已办结")
         CONCIERGE_CHANGED = "concierge_changed", _("服务专员变更")
+        # To staff, about the work the loop gives them
+        CASE_SUBMITTED = "case_submitted", _("新诉求待受理")
+        TASK_ASSIGNED = "task_assigned", _("新交办事项")
+        TASK_FINISHED = "task_finished", _("事项已办结")
+        TASK_RETURNED = "task_returned", _("事项被退回")
+        INFO_ADDED = "info_added", _("企业补充了材料")
+        CASE_REOPENED = "case_reopened", _("企业不满意，退回重办")
+        CASE_CONFIRMED = "case_confirmed", _("企业确认办结")
+        # Reminders and escalations (services.reminders); the same codes as Reminder.Kind
+        TASK_DUE_TOMORROW = "task_due_tomorrow", _("事项明天到期")
+        TASK_DUE_TODAY = "task_due_today", _("事项今天到期")
+        TASK_OVERDUE = "task_overdue", _("事项已逾期")
+        TASK_YELLOW = "task_yellow", _("黄牌督办：事项逾期")
+        TASK_RED = "task_red", _("红牌督办：事项严重逾期")
+        ACCEPT_OVERDUE = "accept_overdue", _("诉求超期未受理")
+        ACCEPT_ESCALATED = "accept_escalated", _("督办：诉求超期未受理")
+        VERDICT_DUE = "verdict_due", _("请今天完成验收")
+        CALLBACK_DUE = "callback_due", _("企业未验收，请电话回访")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -36,6 +54,14 @@ class Notification(models.Model):
     task = models.ForeignKey(
         "tracker.Task",
         verbose_name=_("分解事项"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    reminder = models.ForeignKey(
+        "tracker.Reminder",
+        verbose_name=_("提醒"),
         on_delete=models.CASCADE,
         null=True,
         blank=True,

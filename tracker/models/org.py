@@ -25,6 +25,12 @@ class Department(models.Model):
         related_name="headed_departments",
     )
     phone = models.CharField(_("联系电话"), max_length=40, blank=True)
+    wecom_webhook_url = models.URLField(
+        _("企业微信群机器人地址"),
+        max_length=500,
+        blank=True,
+        help_text=_("部门工作群的群机器人 Webhook 地址；选择企业微信提醒的本部门人员在群里收到提醒并被 @"),
+    )
     is_active = models.BooleanField(_("启用"), default=True)
     sort_order = models.PositiveSmallIntegerField(_("排序"), default=0)
 
@@ -62,6 +68,9 @@ class User(AbstractUser):
         blank=True,
         related_name="users",
     )
+    # The channels this person chose besides the in-app notices, which everyone gets.
+    notify_by_email = models.BooleanField(_("邮件提醒"), default=True)
+    notify_by_wecom = models.BooleanField(_("企业微信提醒"), default=True)
 
     class Meta:
         verbose_name = _("用户")

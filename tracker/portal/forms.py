@@ -135,3 +135,9 @@ class ReopenForm(ServiceForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("请说明哪些问题没有解决，诉求将退回服务专员重新办理"),
     )
+
+
+class ChannelsForm(forms.Form):
+    notify_by_email = forms.BooleanField(
+        label=_("邮件提醒"), required=False, help_text=_("受理、答复、请您补充材料或验收时，同时发邮件到账号登记的邮箱")
+    )

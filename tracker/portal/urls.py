@@ -30,6 +30,7 @@ urlpatterns = [
     path("cases/<str:number>/reopen/", views.reopen, name="reopen"),
     path("cases/<str:number>/files/<int:pk>/", views.download, name="download"),
     path("notifications/", views.notifications, name="notifications"),
+    path("settings/", views.settings_view, name="settings"),
     path("notifications/read/", views.read_all, name="read_all"),
     path("notifications/<int:pk>/", views.open_notification, name="open_notification"),
 ]

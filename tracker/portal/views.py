@@ -346,3 +346,17 @@ def read_all(request):
     count = notification_services.mark_read(actor=request.user)
     messages.success(request, _("已将 %(count)d 条消息标为已读") % {"count": count})
     return redirect("portal:notifications")
+
+
+@enterprise_required
+def settings_view(request):
+    """How the user is reached besides the notices here: email on or off."""
+    user = request.user
+    form = forms.ChannelsForm(request.POST or None, initial={"notify_by_email": user.notify_by_email})
+    if request.method == "POST" and form.is_valid():
+        notification_services.set_channels(
+            actor=user, email=form.cleaned_data["notify_by_email"], wecom=user.notify_by_wecom
+        )
+        messages.success(request, _("提醒方式已保存"))
+        return redirect("portal:settings")
+    return render(request, "portal/settings.html", {"form": form, "nav": "settings"})

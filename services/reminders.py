@@ -1,0 +1,228 @@
+"""Deadlines that do not slip: which reminders are due, to whom, and writing each exactly once.
+
+DESIGN.md §5. Every item has a deadline in working days: a case's acceptance (`accept_due_on`), each task's
+`due_on`, the enterprise's verdict (`verdict_due_on`). The sweep (a Celery beat task every few minutes) finds
+what is due and writes one `Reminder` per item, kind and deadline — the ledger's unique key makes a second
+sweep, an overlapping beat or a redelivered message write nothing — with the in-app notices and the pushes
+(email, WeCom) it calls for, all in one transaction. An approved extension moves `due_on`, so the new
+deadline's reminders are due again.
+
+The rules (N = REMINDER_YELLOW_AFTER_DAYS, M = REMINDER_RED_AFTER_DAYS, in working days):
+- a task due on the next working day → its assignee (or its unit); due today → the same;
+- a task overdue → the assignee and the task force's lead; overdue by N → the department head (黄牌督办);
+  by M → the linked leader of the enterprise or project (红牌督办);
+- a case not accepted in time → its concierge; overdue by REMINDER_ACCEPT_ESCALATE_AFTER_DAYS → the
+  linked leader;
+- a verdict due today → the enterprise's users; not given in time → the concierge, to call back (回访).
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from services import pushes
+from services.calendar import WorkingCalendar
+from services.notifications import task_workers
+from services.roles import Role
+from services.states import WORKING_TASK_STATES
+from tracker.models import Case, Notification, Reminder, Task, User
+
+Kind = Reminder.Kind
+CS = Case.Status
+
+
+@dataclass(frozen=True)
+class Due:
+    kind: str
+    case_id: int
+    task_id: int | None
+    deadline: date
+
+    @property
+    def item_key(self) -> str:
+        return f"task:{self.task_id}" if self.task_id else f"case:{self.case_id}"
+
+
+def working_days_ago(today: date, days: int, calendar: WorkingCalendar) -> date:
+    """The latest date with at least `days` working days after it up to `today` (inclusive): a deadline on or
+    before it is overdue by `days` working days or more."""
+    day, counted = today, 0
+    while counted < days:
+        if calendar.is_working_day(day):
+            counted += 1
+        day -= timedelta(days=1)
+    return day
+
+
+def due_reminders(now: datetime | None = None, calendar: WorkingCalendar | None = None) -> list[Due]:
+    """Every reminder the rules call for at `now`, sent or not (the ledger tells). A fixed number of queries."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    calendar = calendar or WorkingCalendar.load(since=today - timedelta(days=400))
+    yellow = working_days_ago(today, settings.REMINDER_YELLOW_AFTER_DAYS, calendar)
+    red = working_days_ago(today, settings.REMINDER_RED_AFTER_DAYS, calendar)
+    accept_escalate = working_days_ago(today, settings.REMINDER_ACCEPT_ESCALATE_AFTER_DAYS, calendar)
+    due: list[Due] = []
+
+    tasks = Task.objects.filter(status__in=WORKING_TASK_STATES, case__status=CS.IN_PROGRESS)
+    # On a working day, what falls due on the next one (on a rest day the "today" reminder comes in time).
+    if calendar.is_working_day(today):
+        next_day = calendar.add_working_days(today, 1).date
+        for pk, case_id, due_on in tasks.filter(due_on=next_day).values_list("pk", "case_id", "due_on"):
+            due.append(Due(Kind.TASK_DUE_TOMORROW, case_id, pk, due_on))
+    for pk, case_id, due_on in tasks.filter(due_on=today).values_list("pk", "case_id", "due_on"):
+        due.append(Due(Kind.TASK_DUE_TODAY, case_id, pk, due_on))
+    for pk, case_id, due_on in tasks.filter(due_on__lt=today).values_list("pk", "case_id", "due_on"):
+        due.append(Due(Kind.TASK_OVERDUE, case_id, pk, due_on))
+        if due_on <= yellow:
+            due.append(Due(Kind.TASK_YELLOW, case_id, pk, due_on))
+        if due_on <= red:
+            due.append(Due(Kind.TASK_RED, case_id, pk, due_on))
+
+    late = Case.objects.filter(status=CS.SUBMITTED, accept_due_on__lt=today)
+    for pk, accept_due_on in late.values_list("pk", "accept_due_on"):
+        due.append(Due(Kind.ACCEPT_OVERDUE, pk, None, accept_due_on))
+        if accept_due_on <= accept_escalate:
+            due.append(Due(Kind.ACCEPT_ESCALATED, pk, None, accept_due_on))
+
+    resolved = Case.objects.filter(status=CS.RESOLVED, verdict_due_on__lte=today)
+    for pk, verdict_due_on in resolved.values_list("pk", "verdict_due_on"):
+        kind = Kind.VERDICT_DUE if verdict_due_on == today else Kind.CALLBACK_DUE
+        due.append(Due(kind, pk, None, verdict_due_on))
+    return due
+
+
+# Who hears of it -----------------------------------------------------------------------------------------------
+
+
+def linked_leader(case: Case) -> User | None:
+    return (case.project.linked_leader if case.project_id else None) or case.enterprise.linked_leader
+
+
+class Recipients:
+    """Loads, for a batch of reminders, everyone they go to — a fixed number of queries for the batch."""
+
+    def __init__(self, reminders: list[Reminder]):
+        task_ids = {r.task_id for r in reminders if r.task_id}
+        case_ids = {r.case_id for r in reminders}
+        self.tasks = (
+            Task.objects.select_related(
+                "assignee",
+                "task_force__lead",
+                "task_force__lead_department__head",
+                "department__head",
+            )
+            .prefetch_related("task_force__members")
+            .in_bulk(task_ids)
+        )
+        self.cases = Case.objects.select_related(
+            "concierge",
+            "enterprise__concierge",
+            "enterprise__backup_concierge",
+            "enterprise__linked_leader",
+            "project__linked_leader",
+        ).in_bulk(case_ids)
+        officer_departments = {t.department_id for t in self.tasks.values() if t.department_id and not t.assignee_id}
+        self.officers: dict[int, list[User]] = {}
+        for user in User.objects.filter(
+            department_id__in=officer_departments, is_active=True, groups__name=Role.DEPARTMENT_OFFICER
+        ).distinct():
+            self.officers.setdefault(user.department_id, []).append(user)
+        enterprise_ids = {self.cases[r.case_id].enterprise_id for r in reminders if r.kind == Kind.VERDICT_DUE}
+        self.enterprise_users: dict[int, list[User]] = {}
+        for user in User.objects.filter(enterprise_id__in=enterprise_ids, is_active=True):
+            self.enterprise_users.setdefault(user.enterprise_id, []).append(user)
+
+    def task_workers(self, task: Task) -> list[User]:
+        return task_workers(task, self.officers.get(task.department_id, []))
+
+    def of(self, reminder: Reminder) -> list[User]:
+        case = self.cases[reminder.case_id]
+        task = self.tasks.get(reminder.task_id) if reminder.task_id else None
+        concierge = case.concierge or case.enterprise.concierge
+        people: list[User | None]
+        if reminder.kind in (Kind.TASK_DUE_TOMORROW, Kind.TASK_DUE_TODAY):
+            people = self.task_workers(task)
+        elif reminder.kind == Kind.TASK_OVERDUE:
+            people = [*self.task_workers(task), task.task_force.lead if task.task_force_id else None]
+        elif reminder.kind == Kind.TASK_YELLOW:
+            department = task.department or (task.task_force.lead_department if task.task_force_id else None)
+            people = [department.head if department else None]
+        elif reminder.kind in (Kind.TASK_RED, Kind.ACCEPT_ESCALATED):
+            people = [linked_leader(case)]
+        elif reminder.kind == Kind.ACCEPT_OVERDUE:
+            people = [concierge, case.enterprise.backup_concierge]
+        elif reminder.kind == Kind.VERDICT_DUE:
+            people = self.enterprise_users.get(case.enterprise_id, [])
+        else:  # CALLBACK_DUE
+            people = [concierge]
+        unique = {}
+        for person in people:
+            if person is not None and person.is_active:
+                unique.setdefault(person.pk, person)
+        return list(unique.values())
+
+
+# The sweep -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    due: int
+    reminders: int
+    notices: int
+    pushes: int
+
+
+def sweep(now: datetime | None = None) -> SweepResult:
+    """Write every due reminder not yet in the ledger, with its notices and pushes, in one transaction.
+
+    Safe to run twice at once: the second waits on the ledger's unique key and writes nothing the first wrote.
+    """
+    now = now or timezone.now()
+    due = due_reminders(now)
+    token = uuid.uuid4()
+    with transaction.atomic():
+        Reminder.objects.bulk_create(
+            [
+                Reminder(
+                    kind=d.kind,
+                    item_key=d.item_key,
+                    deadline=d.deadline,
+                    case_id=d.case_id,
+                    task_id=d.task_id,
+                    sweep_id=token,
+                    created_at=now,
+                )
+                for d in due
+            ],
+            ignore_conflicts=True,
+            batch_size=1000,
+        )
+        written = list(Reminder.objects.filter(sweep_id=token).order_by("id"))
+        if not written:
+            return SweepResult(len(due), 0, 0, 0)
+        recipients = Recipients(written)
+        notices = [
+            Notification(
+                recipient=person,
+                kind=reminder.kind,
+                case_id=reminder.case_id,
+                task_id=reminder.task_id,
+                reminder=reminder,
+                created_at=now,
+            )
+            for reminder in written
+            for person in recipients.of(reminder)
+        ]
+        Notification.objects.bulk_create(notices, batch_size=1000)
+        # The pushes render each notice with its case, task and deadline: attach what is loaded already.
+        for notice in notices:
+            notice.case = recipients.cases[notice.case_id]
+            notice.task = recipients.tasks.get(notice.task_id) if notice.task_id else None
+        written_pushes = pushes.pushes_for_notices(notices, now=now)
+    return SweepResult(len(due), len(written), len(notices), len(written_pushes))
