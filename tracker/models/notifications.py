@@ -26,7 +26,7 @@ class Notification(models.Model):
         CASE_REOPENED = "case_reopened", _("企业不满意，退回重办")
         CASE_CONFIRMED = "case_confirmed", _("企业确认办结")
         # Reminders and escalations (services.reminders); the same codes as Reminder.Kind
-        TASK_DUE_TOMORROW = "task_due_tomorrow", _("事项明天到期")
+        TASK_DUE_TOMORROW = "task_due_tomorrow", _("事项下一个工作日到期")
         TASK_DUE_TODAY = "task_due_today", _("事项今天到期")
         TASK_OVERDUE = "task_overdue", _("事项已逾期")
         TASK_YELLOW = "task_yellow", _("黄牌督办：事项逾期")

@@ -18,7 +18,7 @@ class Reminder(models.Model):
     """
 
     class Kind(models.TextChoices):
-        TASK_DUE_TOMORROW = "task_due_tomorrow", _("事项明天到期")
+        TASK_DUE_TOMORROW = "task_due_tomorrow", _("事项下一个工作日到期")
         TASK_DUE_TODAY = "task_due_today", _("事项今天到期")
         TASK_OVERDUE = "task_overdue", _("事项已逾期")
         TASK_YELLOW = "task_yellow", _("黄牌督办：事项逾期")

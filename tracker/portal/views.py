@@ -352,8 +352,9 @@ def read_all(request):
 def settings_view(request):
     """How the user is reached besides the notices here: email on or off."""
     user = request.user
-    form = forms.ChannelsForm(request.POST or None, initial={"notify_by_email": user.notify_by_email})
-    if request.method == "POST" and form.is_valid():
+    posted = request.method == "POST"  # an empty POST is a choice too: every box unticked
+    form = forms.ChannelsForm(request.POST if posted else None, initial={"notify_by_email": user.notify_by_email})
+    if posted and form.is_valid():
         notification_services.set_channels(
             actor=user, email=form.cleaned_data["notify_by_email"], wecom=user.notify_by_wecom
         )
