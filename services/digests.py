@@ -24,9 +24,11 @@ LISTED = 8  # items listed per section; the rest are counted
 
 
 def _started(now: datetime, calendar: WorkingCalendar) -> bool:
-    """A working day, and its push window has opened."""
+    """A working day, and its push window is open: a digest is sent as soon as it is written, so one written in
+    the evening would reach people at night."""
     local = timezone.localtime(now)
-    return calendar.is_working_day(local.date()) and local.hour >= settings.REMINDER_DAY_START_HOUR
+    hours = settings.REMINDER_DAY_START_HOUR <= local.hour < settings.REMINDER_DAY_END_HOUR
+    return calendar.is_working_day(local.date()) and hours
 
 
 def _email_recipients(users) -> list[User]:

@@ -33,7 +33,9 @@ ENTERPRISE_NOTICES: dict[str, str] = {
 
 # The events staff are told about, the notice each becomes, and who hears it.
 CONCIERGE = "concierge"
+NEW_CONCIERGE = "new_concierge"
 TASK_UNIT = "task_unit"
+LINKED_LEADER = "linked_leader"
 STAFF_NOTICES: dict[str, tuple[str, str]] = {
     Kind.SUBMITTED: (Notice.CASE_SUBMITTED, CONCIERGE),
     Kind.TASK_CREATED: (Notice.TASK_ASSIGNED, TASK_UNIT),
@@ -44,9 +46,24 @@ STAFF_NOTICES: dict[str, tuple[str, str]] = {
     Kind.INFO_ADDED: (Notice.INFO_ADDED, CONCIERGE),
     Kind.REOPENED: (Notice.CASE_REOPENED, CONCIERGE),
     Kind.CONFIRMED: (Notice.CASE_CONFIRMED, CONCIERGE),
+    Kind.WITHDRAWN: (Notice.CASE_WITHDRAWN, CONCIERGE),
+    Kind.TASK_CANCELLED: (Notice.TASK_CANCELLED, TASK_UNIT),
+    Kind.CONCIERGE_CHANGED: (Notice.CASE_ASSIGNED, NEW_CONCIERGE),
+    Kind.EXTENSION_REQUESTED: (Notice.EXTENSION_REQUESTED, LINKED_LEADER),
 }
 # Notices that carry the note of their event (a reason, a request) to the reader.
-WITH_NOTE = frozenset({Notice.CASE_DECLINED, Notice.INFO_REQUESTED, Notice.TASK_RETURNED, Notice.CASE_REOPENED})
+WITH_NOTE = frozenset(
+    {
+        Notice.CASE_DECLINED,
+        Notice.INFO_REQUESTED,
+        Notice.TASK_RETURNED,
+        Notice.CASE_REOPENED,
+        Notice.CASE_WITHDRAWN,
+        Notice.TASK_ASSIGNED,  # a redispatch's or reopen's instructions
+        Notice.CASE_ASSIGNED,
+        Notice.EXTENSION_REQUESTED,
+    }
+)
 
 
 def task_workers(task: Task, officers: list[User] | None = None) -> list[User]:
@@ -64,6 +81,11 @@ def task_workers(task: Task, officers: list[User] | None = None) -> list[User]:
             ).distinct()
         )
     return officers
+
+
+def linked_leader(case: Case) -> User | None:
+    """The leader linked to the case's project, else to its enterprise: who hears of escalations."""
+    return (case.project.linked_leader if case.project_id else None) or case.enterprise.linked_leader
 
 
 def _concierges(case: Case) -> list[User]:
@@ -87,6 +109,11 @@ def _staff_recipients(event: CaseEvent, case: Case) -> tuple[str, list[User]] | 
         return kind, people
     if who == CONCIERGE:
         return kind, _concierges(case)
+    if who == NEW_CONCIERGE:
+        return kind, list(User.objects.filter(pk=(event.data or {}).get("to_id")))
+    if who == LINKED_LEADER:
+        leader = linked_leader(case)
+        return kind, [leader] if leader else []
     return kind, task_workers(event.task)
 
 

@@ -39,12 +39,14 @@ def push_window_opens(now: datetime, calendar: WorkingCalendar | None = None) ->
     working morning (REMINDER_DAY_START_HOUR, Asia/Shanghai by default)."""
     local = timezone.localtime(now)
     calendar = calendar or WorkingCalendar.load(since=local.date())
-    start, end = time(settings.REMINDER_DAY_START_HOUR), time(settings.REMINDER_DAY_END_HOUR)
+    # Whole hours, compared as hours: an end of 24 means until midnight (time(24) does not exist).
+    start_hour, end_hour = settings.REMINDER_DAY_START_HOUR, settings.REMINDER_DAY_END_HOUR
+    start = time(start_hour)
     day = local.date()
     if calendar.is_working_day(day):
-        if start <= local.time() < end:
+        if start_hour <= local.hour < end_hour:
             return now
-        if local.time() < start:
+        if local.hour < start_hour:
             return _at(day, start)
     return _at(calendar.add_working_days(day, 1).date, start)
 
@@ -258,7 +260,8 @@ def deliver(push_pk: int) -> PushResult:
             push.status, push.last_error = Status.FAILED, error
         else:
             push.last_error = error
-            retry_at = push.next_attempt_at = finished + retry_delay(push.attempts)
+            # A retry is a push like any other: one that would fall outside working hours waits for the morning.
+            retry_at = push.next_attempt_at = push_window_opens(finished + retry_delay(push.attempts))
         push.save(update_fields=["attempts", "status", "sent_at", "last_error", "next_attempt_at"])
     if error:
         logger.info("push %s (%s) attempt %d failed: %s", push.pk, push.channel, push.attempts, error)

@@ -184,7 +184,9 @@ def sweep(now: datetime | None = None) -> SweepResult:
     Safe to run twice at once: the second waits on the ledger's unique key and writes nothing the first wrote.
     """
     now = now or timezone.now()
-    due = due_reminders(now)
+    # In the ledger key's order: two sweeps at once then take the key locks in the same order (one waits for the
+    # other) instead of each holding a row the other needs (a deadlock, the order of a scan being no promise).
+    due = sorted(due_reminders(now), key=lambda d: (d.item_key, d.kind, d.deadline))
     token = uuid.uuid4()
     with transaction.atomic():
         Reminder.objects.bulk_create(

@@ -1,5 +1,6 @@
 """In-app notices: staff steps on a case notify the enterprise's users (only theirs); the inbox lists them, the
-navigation counts the unread, opening one marks it read and leads to its case."""
+navigation counts the unread, opening one marks it read and leads to its case. (Staff hear of steps too — see
+tests/services/test_notifications.py — so what the enterprise is told is read from its users' notices.)"""
 
 import pytest
 
@@ -55,6 +56,7 @@ def test_a_staff_step_notifies_every_user_of_the_enterprise_and_nobody_else(clie
     run, kind, label, note = STEPS[step]
     colleague = EnterpriseUserFactory(username="colleague", enterprise=zone.enterprise)
     case = case_at(zone, CS.SUBMITTED)
+    submitted = Notification.objects.order_by("id").last()  # the concierge's news of the submission
     # When the concierge takes the step
     run(zone, case)
     # Then each user of the enterprise has a notice of it (the last one, for steps taken in two moves)
@@ -62,7 +64,9 @@ def test_a_staff_step_notifies_every_user_of_the_enterprise_and_nobody_else(clie
         notice = Notification.objects.filter(recipient=user).order_by("-id").first()
         assert (notice.kind, notice.case, notice.note, notice.read_at) == (kind, case, note, None)
     # And neither the concierge who acted nor anybody of another enterprise is notified
-    assert not Notification.objects.filter(recipient__in=[zone.concierge, zone.other_enterprise_user]).exists()
+    step_notices = Notification.objects.filter(pk__gt=submitted.pk)
+    assert not step_notices.filter(recipient=zone.concierge).exists()
+    assert not Notification.objects.filter(recipient__enterprise=zone.other_enterprise).exists()
     # And the inbox shows it, with the case and the note
     client.force_login(zone.enterprise_user)
     inbox = section(html(client.get("/portal/notifications/")), "notifications")
@@ -74,7 +78,13 @@ def test_the_enterprises_own_steps_notify_nobody(portal, zone):
     case = case_at(zone, CS.SUBMITTED)
     portal.post(f"/portal/cases/{case.number}/info/", {"note": "补充"})
     portal.post(f"/portal/cases/{case.number}/withdraw/", {})
-    assert Notification.objects.count() == 0
+    assert not Notification.objects.filter(recipient__enterprise__isnull=False).exists()
+    # (only the concierge is told: of the new case, of the information added and of the withdrawal)
+    assert list(Notification.objects.order_by("id").values_list("recipient", "kind")) == [
+        (zone.concierge.pk, Notice.CASE_SUBMITTED),
+        (zone.concierge.pk, Notice.INFO_ADDED),
+        (zone.concierge.pk, Notice.CASE_WITHDRAWN),
+    ]
 
 
 def test_the_navigation_counts_unread_notices_and_opening_a_case_reads_its_own(portal, zone):
@@ -84,7 +94,8 @@ def test_the_navigation_counts_unread_notices_and_opening_a_case_reads_its_own(p
     assert unread_badge(html(portal.get("/portal/"))) == 3
     # Opening the case reads the two notices about it, and only those
     assert unread_badge(html(portal.get(f"/portal/cases/{case.number}/"))) == 1
-    assert list(Notification.objects.filter(read_at__isnull=True).values_list("case", flat=True)) == [other.pk]
+    unread = Notification.objects.filter(recipient=zone.enterprise_user, read_at__isnull=True)
+    assert list(unread.values_list("case", flat=True)) == [other.pk]
 
 
 def test_opening_a_notice_marks_it_read_and_goes_to_its_case(portal, zone):
@@ -97,7 +108,7 @@ def test_opening_a_notice_marks_it_read_and_goes_to_its_case(portal, zone):
     assert response.status_code == 302 and response["Location"] == f"/portal/cases/{case.number}/"
     notice.refresh_from_db()
     assert notice.read_at is not None
-    assert Notification.objects.filter(read_at__isnull=True).count() == 1
+    assert Notification.objects.filter(recipient=zone.enterprise_user, read_at__isnull=True).count() == 1
     assert unread_badge(html(portal.get(response["Location"]))) == 0
 
 

@@ -1,9 +1,13 @@
 """Helpers for the service tests: reach a status through the real services, perform any state-machine action
-as the person DESIGN.md §4 gives it to, and take a snapshot of everything a refused call must leave untouched."""
+as the person DESIGN.md §4 gives it to, take a snapshot of everything a refused call must leave untouched, and
+stop the clock at a moment of the zone's time."""
 
 import threading
 from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
+import time_machine
 from django.db import close_old_connections, connection
 from django.db.models import Max
 
@@ -15,6 +19,18 @@ from tracker.models import Case, CaseEvent, Task
 
 CS = Case.Status
 TS = Task.Status
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def at(day: date | str, hour: int = 10, minute: int = 0) -> datetime:
+    """A moment of the zone's time (Asia/Shanghai): `at("2026-11-04", 22)` is 22:00 that day."""
+    day = date.fromisoformat(day) if isinstance(day, str) else day
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=SHANGHAI)
+
+
+def frozen(moment: datetime):
+    """The clock stopped at `moment` for everything inside (services read it through django.utils.timezone)."""
+    return time_machine.travel(moment, tick=False)
 
 
 def case_at(zone, status: str, **kwargs) -> Case:

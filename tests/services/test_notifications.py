@@ -1,5 +1,8 @@
 """In-app notifications (services/notifications.py): which steps tell the enterprise, whom, with what words,
-written with the step itself; the inbox and marking notices read."""
+written with the step itself; which tell staff (the concierge, the unit given a task), never the one who acted;
+the inbox and marking notices read."""
+
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
@@ -10,8 +13,9 @@ from services import notifications
 from services import tasks as task_services
 from services.errors import IllegalTransition, NotFound
 from services.notifications import mark_read, notice_for, notifications_of, on_case_event, unread_count
+from services.roles import Role
 from services.tasks import TaskSpec
-from tests.factories import EnterpriseUserFactory
+from tests.factories import EnterpriseUserFactory, UserFactory
 from tests.services.helpers import case_at, run_case_action, run_task_action
 from tracker.models import Case, CaseEvent, Notification
 
@@ -65,7 +69,9 @@ def test_a_decomposition_of_work_already_under_way_calls_for_no_notice():
 def test_accepting_a_case_tells_every_active_user_of_its_enterprise_and_nobody_else(zone, colleague, former_colleague):
     # Given a submitted case of an enterprise with two active users and a deactivated one
     case = case_at(zone, CS.SUBMITTED)
-    assert Notification.objects.count() == 0  # submitting tells nobody
+    # (submitting tells the enterprise nothing; its concierge hears of the new case)
+    assert list(Notification.objects.values_list("recipient", "kind")) == [(zone.concierge.pk, Notice.CASE_SUBMITTED)]
+    submitted = Notification.objects.get()
 
     # When the concierge accepts it
     run_case_action(zone, "accept", case)
@@ -73,13 +79,16 @@ def test_accepting_a_case_tells_every_active_user_of_its_enterprise_and_nobody_e
     # Then both active users of the enterprise get one "accepted" notice about the case
     assert _inbox(zone.enterprise_user) == [(Notice.CASE_ACCEPTED, case.pk, "")]
     assert _inbox(colleague) == [(Notice.CASE_ACCEPTED, case.pk, "")]
-    # And the deactivated user, the other enterprise and the staff get nothing
-    for user in (former_colleague, zone.other_enterprise_user, zone.concierge, zone.leader):
+    # And the deactivated user, the other enterprise and the staff get nothing (the concierge who accepted
+    # keeps only the news of the submission)
+    for user in (former_colleague, zone.other_enterprise_user, zone.leader):
         assert _inbox(user) == []
-    assert Notification.objects.count() == 2
+    assert _inbox(zone.concierge) == [(Notice.CASE_SUBMITTED, case.pk, "")]
+    accepted = Notification.objects.exclude(pk=submitted.pk)
+    assert accepted.count() == 2
     # And the notice carries the time of the step it reports
     event = case.events.get(kind=Kind.ACCEPTED)
-    assert {n.created_at for n in Notification.objects.all()} == {event.created_at}
+    assert {n.created_at for n in accepted} == {event.created_at}
 
 
 def test_the_user_who_made_the_change_is_not_told_about_it(zone, colleague):
@@ -123,7 +132,9 @@ def test_the_enterprise_own_verdicts_and_withdrawals_tell_nobody(zone, colleague
     # Given three resolved cases and a submitted one, with their notices so far
     confirmed, reopened, called_back = (case_at(zone, CS.RESOLVED) for _ in range(3))
     submitted = case_at(zone, CS.SUBMITTED)
-    before = Notification.objects.count()
+    enterprise_notices = Notification.objects.filter(recipient__enterprise=zone.enterprise)
+    before = enterprise_notices.count()
+    last = Notification.objects.order_by("id").last().pk
 
     # When the enterprise confirms one, reopens one and withdraws the last, and the concierge records the
     # enterprise's reopen given by phone on the third
@@ -132,8 +143,15 @@ def test_the_enterprise_own_verdicts_and_withdrawals_tell_nobody(zone, colleague
     run_case_action(zone, "callback_reopen", called_back)
     run_case_action(zone, "withdraw", submitted)
 
-    # Then no notice is written
-    assert Notification.objects.count() == before
+    # Then the enterprise is told nothing
+    assert enterprise_notices.count() == before
+    # And only the concierge hears of the verdicts the enterprise gave itself (not of the one they recorded)
+    # and of the withdrawal
+    assert list(Notification.objects.filter(pk__gt=last).order_by("id").values_list("recipient", "kind", "case")) == [
+        (zone.concierge.pk, Notice.CASE_CONFIRMED, confirmed.pk),
+        (zone.concierge.pk, Notice.CASE_REOPENED, reopened.pk),
+        (zone.concierge.pk, Notice.CASE_WITHDRAWN, submitted.pk),
+    ]
 
 
 def test_a_decomposition_that_adds_tasks_after_a_reopen_tells_nobody(zone, colleague):
@@ -155,7 +173,8 @@ def test_a_decomposition_that_adds_tasks_after_a_reopen_tells_nobody(zone, colle
 def test_the_unit_internal_steps_tell_nobody(zone):
     # Given a case in progress
     case = case_at(zone, CS.IN_PROGRESS)
-    before = Notification.objects.count()
+    enterprise_notices = Notification.objects.filter(recipient__enterprise__isnull=False)
+    before = enterprise_notices.count()
     task = case.tasks.get()
 
     # When the task force hands its task back, the concierge re-dispatches it to the planning department, and
@@ -165,8 +184,8 @@ def test_the_unit_internal_steps_tell_nobody(zone):
     run_task_action(zone, "start", task, actor=zone.officer)
     run_task_action(zone, "complete", task, actor=zone.officer)
 
-    # Then the enterprise hears nothing of it
-    assert Notification.objects.count() == before
+    # Then the enterprise hears nothing of it (staff do: see the staff notices below)
+    assert enterprise_notices.count() == before
 
 
 def test_a_decline_reason_and_an_information_request_are_copied_into_the_notice(zone):
@@ -328,3 +347,276 @@ def test_another_person_notice_does_not_exist_for_the_user(zone, inbox):
     theirs.refresh_from_db()
     assert theirs.read_at is None
     assert unread_count(zone.enterprise_user) == 2
+
+
+# ---- staff notices: what the loop gives each person to do ---------------------------------------------------
+
+
+def _news_since(last: int) -> list[tuple[str, str, str]]:
+    """The notices written after notice `last`, oldest first, as (recipient's username, kind, note)."""
+    written = Notification.objects.filter(pk__gt=last).select_related("recipient").order_by("id")
+    return [(n.recipient.username, n.kind, n.note) for n in written]
+
+
+def _last() -> int:
+    return Notification.objects.order_by("id").values_list("pk", flat=True).last() or 0
+
+
+@pytest.fixture
+def force_lead(zone):
+    """The task force gets a lead, besides its member."""
+    lead = UserFactory(username="force_lead", full_name="专班负责人", department=zone.department)
+    zone.task_force.lead = lead
+    zone.task_force.save(update_fields=["lead"])
+    return lead
+
+
+def _submit(zone, actor=None) -> Case:
+    return case_services.submit_case(
+        actor=actor or zone.enterprise_user,
+        enterprise=zone.enterprise,
+        category=zone.category,
+        title="用电增容咨询",
+        description="新厂房需要增加用电容量。",
+        channel=None if actor is None else Case.Channel.HOTLINE,
+    )
+
+
+def test_a_submission_tells_the_enterprise_concierge(zone):
+    # Given an enterprise with a concierge and a backup concierge
+    last = _last()
+    # When its user submits a case
+    case = _submit(zone)
+    # Then the concierge alone is told a new case waits to be accepted (the backup hears of it if it is late)
+    assert _news_since(last) == [("concierge", Notice.CASE_SUBMITTED, "")]
+    assert Notification.objects.get(pk__gt=last).case == case
+
+
+def test_a_submission_the_concierge_makes_for_the_enterprise_tells_nobody_on_staff(zone):
+    # Given the concierge takes an issue down by phone
+    last = _last()
+    # When they submit it on the enterprise's behalf
+    _submit(zone, actor=zone.concierge)
+    # Then nobody is told: the only person concerned made the step
+    assert _news_since(last) == []
+
+
+def test_a_task_for_a_task_force_tells_its_lead_and_members(zone, force_lead):
+    # Given an accepted case
+    case = case_at(zone, CS.ACCEPTED)
+    last = _last()
+    # When the concierge gives a task to the task force
+    task_services.decompose_case(
+        actor=zone.concierge, case=case, tasks=[TaskSpec(title="核实用地红线", task_force=zone.task_force)]
+    )
+    # Then its lead and its member are each told of the new task; the enterprise hears the case was dispatched
+    news = _news_since(last)
+    assert [n for n in news if n[1] == Notice.TASK_ASSIGNED] == [
+        ("force_lead", Notice.TASK_ASSIGNED, ""),
+        ("member", Notice.TASK_ASSIGNED, ""),
+    ]
+    assert [n for n in news if n[1] != Notice.TASK_ASSIGNED] == [("ent_user", Notice.CASE_DISPATCHED, "")]
+    assert {n.task.title for n in Notification.objects.filter(kind=Notice.TASK_ASSIGNED)} == {"核实用地红线"}
+
+
+def test_a_task_for_a_department_tells_its_active_officers(zone):
+    # Given an accepted case, and the planning department with a second officer and a former one
+    case = case_at(zone, CS.ACCEPTED)
+    UserFactory(username="officer2", department=zone.department, roles=[Role.DEPARTMENT_OFFICER])
+    UserFactory(username="officer_gone", department=zone.department, roles=[Role.DEPARTMENT_OFFICER], is_active=False)
+    UserFactory(username="planner", department=zone.department)  # works there, not an officer
+    last = _last()
+    # When the concierge gives a task to the department, nobody named
+    task_services.decompose_case(
+        actor=zone.concierge, case=case, tasks=[TaskSpec(title="核实用地红线", department=zone.department)]
+    )
+    # Then each of its active officers is told, and nobody else on staff
+    assigned = [n for n in _news_since(last) if n[1] == Notice.TASK_ASSIGNED]
+    assert sorted(assigned) == [("officer", Notice.TASK_ASSIGNED, ""), ("officer2", Notice.TASK_ASSIGNED, "")]
+
+
+def test_a_task_for_a_named_person_tells_only_them(zone, force_lead):
+    # Given an accepted case
+    case = case_at(zone, CS.ACCEPTED)
+    last = _last()
+    # When the concierge gives a task to the task force, naming its member
+    task_services.decompose_case(
+        actor=zone.concierge,
+        case=case,
+        tasks=[TaskSpec(title="核实用地红线", task_force=zone.task_force, assignee=zone.member)],
+    )
+    # Then the member alone is told; the lead is not
+    assert [n for n in _news_since(last) if n[1] == Notice.TASK_ASSIGNED] == [("member", Notice.TASK_ASSIGNED, "")]
+
+
+def test_a_concierge_who_gives_a_task_to_their_own_task_force_is_not_told(zone):
+    # Given the concierge is also a member of the task force
+    zone.task_force.members.add(zone.concierge)
+    case = case_at(zone, CS.ACCEPTED)
+    last = _last()
+    # When they give it a task
+    run_case_action(zone, "decompose", case)
+    # Then the other member is told, and they are not
+    assert [n for n in _news_since(last) if n[1] == Notice.TASK_ASSIGNED] == [("member", Notice.TASK_ASSIGNED, "")]
+
+
+def test_a_returned_task_tells_the_concierge_with_the_reason(zone):
+    # Given a task the task force has not started
+    task = case_at(zone, CS.IN_PROGRESS).tasks.get()
+    last = _last()
+    # When the member hands it back
+    run_task_action(zone, "return", task)
+    # Then the concierge is told, in the member's own words; the enterprise hears nothing
+    assert _news_since(last) == [("concierge", Notice.TASK_RETURNED, "不属于本单位职责")]
+
+
+def test_a_redispatched_task_tells_the_new_unit_not_the_old(zone, force_lead):
+    # Given a task the task force handed back
+    task = case_at(zone, CS.IN_PROGRESS).tasks.get()
+    run_task_action(zone, "return", task)
+    last = _last()
+    # When the concierge gives it to the planning department
+    run_task_action(zone, "redispatch", task)
+    # Then the department's officer is told it has a task, with the concierge's instructions; the task force is
+    # not told again
+    assert _news_since(last) == [("officer", Notice.TASK_ASSIGNED, "请规划建设局牵头")]
+
+
+def test_a_completed_task_tells_the_concierge(zone):
+    # Given a task the member has started
+    task = case_at(zone, CS.IN_PROGRESS).tasks.get()
+    run_task_action(zone, "start", task)
+    last = _last()
+    # When they complete it
+    run_task_action(zone, "complete", task)
+    # Then the concierge is told it is done (its result is read on the case, not copied into the notice);
+    # starting it told nobody
+    assert _news_since(last) == [("concierge", Notice.TASK_FINISHED, "")]
+
+
+def test_a_case_concierge_hears_of_its_tasks_not_the_enterprise_concierge(zone):
+    # Given a case handed to the backup concierge by a leader
+    task = case_at(zone, CS.IN_PROGRESS).tasks.get()
+    case_services.reassign_concierge(actor=zone.leader, case=task.case, concierge=zone.backup, note="张三休假")
+    last = _last()
+    # When the member completes the task
+    run_task_action(zone, "start", task)
+    run_task_action(zone, "complete", task)
+    # Then the case's own concierge is told, not the enterprise's usual one
+    assert _news_since(last) == [("backup", Notice.TASK_FINISHED, "")]
+
+
+def test_the_enterprise_reopening_a_case_tells_the_concierge_why(zone):
+    # Given a resolved case
+    case = case_at(zone, CS.RESOLVED)
+    last = _last()
+    # When the enterprise rejects the answer with a reason
+    run_case_action(zone, "reopen", case)
+    # Then the concierge is told, with the enterprise's reason
+    assert _news_since(last) == [("concierge", Notice.CASE_REOPENED, "答复未解决实际问题")]
+
+
+def test_a_reopened_task_tells_its_unit_again(zone):
+    # Given a case sent back to work, with its task done
+    case = case_at(zone, CS.RESOLVED)
+    run_case_action(zone, "reopen", case)
+    task = case.tasks.get()
+    last = _last()
+    # When the concierge reopens the task
+    run_task_action(zone, "reopen", task)
+    # Then the task force's member is told it has the task again, and why
+    assert _news_since(last) == [("member", Notice.TASK_ASSIGNED, "企业不满意，请重办")]
+
+
+def test_the_enterprise_confirming_tells_the_concierge(zone):
+    case = case_at(zone, CS.RESOLVED)
+    last = _last()
+    run_case_action(zone, "confirm", case)
+    assert _news_since(last) == [("concierge", Notice.CASE_CONFIRMED, "")]
+
+
+def test_information_the_enterprise_adds_tells_the_concierge_once_while_unread(zone, colleague):
+    # Given a case being worked on
+    case = case_at(zone, CS.IN_PROGRESS)
+    last = _last()
+
+    # When the enterprise adds information twice, and a colleague once more, before the concierge reads any
+    case_services.add_case_info(actor=zone.enterprise_user, case=case, note="补充营业执照")
+    case_services.add_case_info(actor=zone.enterprise_user, case=case, note="补充用地红线图")
+    case_services.add_case_info(actor=colleague, case=case, note="补充环评批复")
+    # Then the concierge has one notice of it
+    assert _news_since(last) == [("concierge", Notice.INFO_ADDED, "")]
+
+    # When the concierge opens the case, and the enterprise adds more
+    notifications.mark_case_read(actor=zone.concierge, case=case)
+    case_services.add_case_info(actor=zone.enterprise_user, case=case, note="补充规划许可申请表")
+    # Then that is news again
+    assert _news_since(last) == [("concierge", Notice.INFO_ADDED, "")] * 2
+    assert unread_count(zone.concierge) == 1
+
+
+def test_information_added_to_another_case_is_news_of_its_own(zone):
+    # Given two cases, and an unread notice of information added to the first
+    first, second = case_at(zone, CS.IN_PROGRESS), case_at(zone, CS.IN_PROGRESS)
+    case_services.add_case_info(actor=zone.enterprise_user, case=first, note="补充营业执照")
+    last = _last()
+    # When the enterprise adds information to the second
+    case_services.add_case_info(actor=zone.enterprise_user, case=second, note="补充用地红线图")
+    # Then the concierge is told of it too
+    assert list(Notification.objects.filter(pk__gt=last).values_list("kind", "case")) == [
+        (Notice.INFO_ADDED, second.pk)
+    ]
+
+
+def test_information_staff_add_tells_nobody(zone):
+    # Given a case being worked on
+    case = case_at(zone, CS.IN_PROGRESS)
+    last = _last()
+    # When the concierge or a leader notes information on it
+    case_services.add_case_info(actor=zone.concierge, case=case, note="电话核实：企业已取得环评批复")
+    case_services.add_case_info(actor=zone.leader, case=case, note="请加快办理")
+    # Then nobody is told
+    assert _news_since(last) == []
+
+
+def test_deactivated_staff_are_not_told(zone, force_lead):
+    # Given the task force's lead has left
+    force_lead.is_active = False
+    force_lead.save(update_fields=["is_active"])
+    case = case_at(zone, CS.ACCEPTED)
+    last = _last()
+    # When the task force is given a task
+    run_case_action(zone, "decompose", case)
+    # Then only its active member is told
+    assert [n for n in _news_since(last) if n[1] == Notice.TASK_ASSIGNED] == [("member", Notice.TASK_ASSIGNED, "")]
+
+
+def test_a_withdrawal_tells_the_concierge_and_the_units_whose_tasks_are_cancelled(zone):
+    # Given a case in progress with one task at the task force
+    case = case_at(zone, CS.IN_PROGRESS)
+    last = Notification.objects.order_by("id").last().pk
+    # When the enterprise withdraws it with a reason
+    case_services.withdraw_case(actor=zone.enterprise_user, case=case, reason="已自行解决")
+    # Then the concierge hears why, and the task force's member that the task is cancelled
+    new = Notification.objects.filter(pk__gt=last)
+    assert list(new.filter(recipient=zone.concierge).values_list("kind", "note")) == [
+        (Notice.CASE_WITHDRAWN, "已自行解决")
+    ]
+    assert list(new.filter(recipient=zone.member).values_list("kind", flat=True)) == [Notice.TASK_CANCELLED]
+
+
+def test_a_reassigned_case_tells_its_new_concierge(zone):
+    case = case_at(zone, CS.SUBMITTED)
+    case_services.reassign_concierge(actor=zone.leader, case=case, concierge=zone.other_concierge, note="请接手")
+    notice = Notification.objects.get(recipient=zone.other_concierge)
+    assert (notice.kind, notice.case_id, notice.note) == (Notice.CASE_ASSIGNED, case.pk, "请接手")
+
+
+def test_an_extension_request_tells_the_linked_leader(zone):
+    case = case_at(zone, CS.IN_PROGRESS)
+    task = case.tasks.get()
+    task_services.request_extension(
+        actor=zone.member, task=task, requested_due_on=task.due_on + timedelta(days=14), reason="需补充勘测"
+    )
+    notice = Notification.objects.get(recipient=zone.leader, kind=Notice.EXTENSION_REQUESTED)
+    assert (notice.case_id, notice.task_id, notice.note) == (case.pk, task.pk, "需补充勘测")

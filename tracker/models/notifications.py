@@ -25,6 +25,10 @@ class Notification(models.Model):
         INFO_ADDED = "info_added", _("企业补充了材料")
         CASE_REOPENED = "case_reopened", _("企业不满意，退回重办")
         CASE_CONFIRMED = "case_confirmed", _("企业确认办结")
+        CASE_WITHDRAWN = "case_withdrawn", _("企业撤回了诉求")
+        TASK_CANCELLED = "task_cancelled", _("事项已撤销")
+        CASE_ASSIGNED = "case_assigned", _("诉求改由您服务")
+        EXTENSION_REQUESTED = "extension_requested", _("延期申请待审批")
         # Reminders and escalations (services.reminders); the same codes as Reminder.Kind
         TASK_DUE_TOMORROW = "task_due_tomorrow", _("事项下一个工作日到期")
         TASK_DUE_TODAY = "task_due_today", _("事项今天到期")
