@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 # server (kombu's filesystem transport, in var/broker/) for the worker and beat that `rundemo` starts.
 DEMO_ENV := DATABASE_URL=sqlite:///$(CURDIR)/var/demo.sqlite3 DJANGO_DEBUG=1 CELERY_BROKER_URL=filesystem://
 
-.PHONY: venv demo test lint format benchmark benchmark-api clean messages
+.PHONY: venv demo test lint format benchmark benchmark-api benchmark-reminders clean messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ benchmark: venv
 # The REST API under gunicorn with concurrent clients; PostgreSQL tracker_bench10, zone x10 (see bench/api.py).
 benchmark-api: venv
 	$(BIN)/python bench/api.py
+
+# The reminder sweep over the demo zone x10 and x100 on PostgreSQL (tracker_bench_rem10 and tracker_bench_rem100,
+# created and seeded on the first run: x100 takes about 10 minutes); see bench/reminders.py.
+benchmark-reminders: venv
+	$(BIN)/python bench/reminders.py --scale 10
+	$(BIN)/python bench/reminders.py --scale 100 --runs 1
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

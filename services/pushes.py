@@ -15,7 +15,7 @@ import requests
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -73,10 +73,16 @@ def notice_link(notice: Notification, recipient: User) -> str:
     return site_url(reverse("admin:tracker_case_change", args=[notice.case_id]))
 
 
-def render_notice(notice: Notification, recipient: User) -> tuple[str, str]:
-    """(subject, body) of a notice as pushed, in the zone's language."""
+def _kind_labels() -> dict[str, str]:
     with translation.override(settings.LANGUAGE_CODE):
-        subject = str(notice.get_kind_display())
+        return {value: str(label) for value, label in Notification.Kind.choices}
+
+
+def render_notice(notice: Notification, recipient: User, labels: dict[str, str] | None = None) -> tuple[str, str]:
+    """(subject, body) of a notice as pushed, in the zone's language. `labels` (`_kind_labels()`) saves a
+    translation lookup per notice when many are rendered."""
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = (labels or _kind_labels())[notice.kind]
         lines = []
         if notice.case_id:
             case = notice.case
@@ -115,6 +121,7 @@ def pushes_for_notices(notices: list[Notification], *, now: datetime | None = No
     now = now or timezone.now()
     opens = push_window_opens(now)
     recipients = User.objects.select_related("department").in_bulk({n.recipient_id for n in notices})
+    labels = _kind_labels()
     pushes = []
     for notice in notices:
         recipient = recipients.get(notice.recipient_id)
@@ -123,7 +130,7 @@ def pushes_for_notices(notices: list[Notification], *, now: datetime | None = No
         channels = channels_for(recipient)
         if not channels:
             continue
-        subject, body = render_notice(notice, recipient)
+        subject, body = render_notice(notice, recipient, labels)
         for channel, address in channels.items():
             pushes.append(
                 PushDelivery(
@@ -188,7 +195,8 @@ def _claim(pk: int, now: datetime) -> bool:
     lease = now + timedelta(seconds=3 * settings.PUSH_TIMEOUT_SECONDS + 60)
     # Conditions on the row alone, so a second claimer blocked on the row lock re-checks them and loses.
     claimable = PushDelivery.objects.filter(pk=pk, status=Status.PENDING, next_attempt_at__lte=now)
-    return bool(claimable.update(next_attempt_at=lease))
+    # The attempt counts when it starts: a push whose sender dies every time still reaches PUSH_MAX_ATTEMPTS.
+    return bool(claimable.update(next_attempt_at=lease, attempts=F("attempts") + 1))
 
 
 def _send_email(push: PushDelivery) -> None:
@@ -242,17 +250,18 @@ def deliver(push_pk: int) -> PushResult:
         return PushResult(sent=False, delivered=False)
     push = PushDelivery.objects.select_related("recipient").get(pk=push_pk)
     error = ""
-    try:
-        SENDERS[push.channel](push)
-    except Exception as exc:  # any failure of the channel is recorded and retried; the row says why
-        error = f"{type(exc).__name__}: {exc}"[:500]
+    if push.attempts > settings.PUSH_MAX_ATTEMPTS:  # earlier senders died mid-send, again and again
+        error = _("发送多次中断，已停止重试")
+    else:
+        try:
+            SENDERS[push.channel](push)
+        except Exception as exc:  # any failure of the channel is recorded and retried; the row says why
+            error = f"{type(exc).__name__}: {exc}"[:500]
     finished = timezone.now()
     with transaction.atomic():
         push = PushDelivery.objects.select_for_update().get(pk=push_pk)
-        push.attempts += 1
         retry_at = None
         if push.status != Status.PENDING:  # another sender finished it while this one's lease ran out
-            push.save(update_fields=["attempts"])
             return PushResult(sent=True, delivered=not error)
         if not error:
             push.status, push.sent_at, push.last_error = Status.SENT, finished, ""
@@ -262,7 +271,7 @@ def deliver(push_pk: int) -> PushResult:
             push.last_error = error
             # A retry is a push like any other: one that would fall outside working hours waits for the morning.
             retry_at = push.next_attempt_at = push_window_opens(finished + retry_delay(push.attempts))
-        push.save(update_fields=["attempts", "status", "sent_at", "last_error", "next_attempt_at"])
+        push.save(update_fields=["status", "sent_at", "last_error", "next_attempt_at"])
     if error:
         logger.info("push %s (%s) attempt %d failed: %s", push.pk, push.channel, push.attempts, error)
     return PushResult(sent=True, delivered=not error, retry_at=retry_at)

@@ -113,6 +113,8 @@ PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 3600)
 # --- Email (password reset now; reminders later): EMAIL_URL such as smtp+tls://user:password@host:587 -------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@localhost")
+# An SMTP server that hangs must not outlast a push's lease (then another worker would send the mail again).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 PORTAL_SITE_NAME = env.str("PORTAL_SITE_NAME", default="昆山高新区企业服务门户")
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

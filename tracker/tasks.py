@@ -46,7 +46,8 @@ def purge_idempotency_records() -> int:
     return idempotency.purge_expired()
 
 
-@shared_task(acks_late=True, ignore_result=True)
+# A sweep is safe to repeat: if its worker process dies, the message goes back to the queue at once.
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def sweep_reminders() -> dict:
     """Write the reminders that have come due (once per item, kind and deadline), with notices and pushes.
     A worker that dies mid-sweep rolls its transaction back; the redelivered message sweeps again."""

@@ -482,3 +482,22 @@ def test_a_failed_push_sent_again_at_night_waits_for_the_morning(zone, failed_pu
     failed_push.refresh_from_db()
     assert (failed_push.status, failed_push.next_attempt_at) == (Status.PENDING, at("2026-11-05", 9))
     assert len(robot.received) == 3
+
+
+def test_a_push_whose_sender_dies_every_time_is_given_up_after_the_last_attempt(reachable, settings):
+    # Given a push whose senders were all killed mid-send: each claimed it (counting an attempt) and never came back
+    settings.PUSH_MAX_ATTEMPTS = 3
+    with frozen(WORKING_HOURS):
+        submit(reachable)
+    push = PushDelivery.objects.get(recipient=reachable.concierge, channel=PushDelivery.Channel.EMAIL)
+    for minute in range(3):
+        with frozen(WORKING_HOURS + timedelta(minutes=10 * minute)):
+            assert pushes._claim(push.pk, WORKING_HOURS + timedelta(minutes=10 * minute))
+    PushDelivery.objects.filter(pk=push.pk).update(next_attempt_at=WORKING_HOURS)  # the last lease has run out
+    # When the next sender picks it up
+    with frozen(WORKING_HOURS + timedelta(hours=1)):
+        result = pushes.deliver(push.pk)
+    # Then it does not send it a fourth time: the push is failed, for an administrator to look at
+    push.refresh_from_db()
+    assert (result.delivered, push.status, push.attempts, len(mail.outbox)) == (False, Status.FAILED, 4, 0)
+    assert push.last_error
