@@ -8,7 +8,7 @@ from django.utils import dateformat
 from django.utils.translation import gettext as _
 
 from services.states import OPEN_TASK_STATES
-from tracker.models import Case, Task
+from tracker.models import Case, CaseEvent, Task
 
 CS = Case.Status
 
@@ -71,3 +71,19 @@ def next_step(case: Case, today: date, *, answer_due: date | None = None) -> Nex
     if status == CS.DECLINED:
         return NextStep(_("不予受理，原因见办理记录"))
     return NextStep(_("您已撤回此诉求"))
+
+
+def open_info_request(case: Case, events: list[CaseEvent]) -> CaseEvent | None:
+    """The concierge's latest request for information (from the case's timeline, oldest first), unless someone of
+    the enterprise has added information since — a colleague may have sent the files; a staff note does not count."""
+    request = next((e for e in reversed(events) if e.kind == CaseEvent.Kind.INFO_REQUESTED), None)
+    if request is None:
+        return None
+    answered = any(
+        e.kind == CaseEvent.Kind.INFO_ADDED
+        and e.created_at >= request.created_at
+        and e.actor is not None
+        and e.actor.enterprise_id == case.enterprise_id
+        for e in events
+    )
+    return None if answered else request

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from services import outbox
 from services.calendar import WorkingCalendar
 from services.errors import NotPermitted
 from services.roles import Role, has_role
@@ -168,12 +169,7 @@ def send_soon(pks: list[int]) -> None:
     """Hand pushes to the worker. If the broker cannot be reached they stay pending for the sweep."""
     from tracker.tasks import deliver_push  # the task module imports this one
 
-    for pk in pks:
-        try:
-            deliver_push.delay(pk)
-        except Exception:  # the broker is down: the outbox row waits for `due_pushes`
-            logger.warning("push %s not queued; the sweep will send it", pk, exc_info=True)
-            return  # the rest would fail the same way, each after its own timeout
+    outbox.queue_each(deliver_push, pks, "push")
 
 
 # Sending ------------------------------------------------------------------------------------------------------
@@ -187,8 +183,7 @@ class PushResult:
 
 
 def retry_delay(attempts: int) -> timedelta:
-    seconds = settings.PUSH_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
-    return timedelta(seconds=min(seconds, settings.PUSH_RETRY_MAX_SECONDS))
+    return outbox.backoff(attempts, settings.PUSH_RETRY_BASE_SECONDS, settings.PUSH_RETRY_MAX_SECONDS)
 
 
 def _claim(pk: int, now: datetime) -> bool:

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from services import pushes
 from services.calendar import WorkingCalendar
-from services.notifications import task_workers
+from services.notifications import linked_leader, task_workers
 from services.roles import Role
 from services.states import WORKING_TASK_STATES
 from tracker.models import Case, Notification, Reminder, Task, User
@@ -97,10 +97,6 @@ def due_reminders(now: datetime | None = None, calendar: WorkingCalendar | None 
 
 
 # Who hears of it -----------------------------------------------------------------------------------------------
-
-
-def linked_leader(case: Case) -> User | None:
-    return (case.project.linked_leader if case.project_id else None) or case.enterprise.linked_leader
 
 
 class Recipients:

@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from services import outbox
 from services.errors import NotFound, NotPermitted
 from services.roles import Role, has_role
 from services.validation import FieldErrors
@@ -266,11 +267,7 @@ def send_soon(pks: list[int]) -> None:
     """Hand deliveries to the worker. If the broker cannot be reached they stay pending for the sweep."""
     from tracker.tasks import deliver_webhook  # the task module imports this one
 
-    for pk in pks:
-        try:
-            deliver_webhook.delay(pk)
-        except Exception:  # the broker is down: the outbox row waits for `due_deliveries`
-            logger.warning("webhook delivery %s not queued; the sweep will send it", pk, exc_info=True)
+    outbox.queue_each(deliver_webhook, pks, "webhook delivery")
 
 
 def on_case_event(event: CaseEvent, case: Case) -> list[WebhookDelivery]:
@@ -342,8 +339,7 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff after the `attempts`-th failure, capped."""
-    seconds = settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
-    return timedelta(seconds=min(seconds, settings.WEBHOOK_RETRY_MAX_SECONDS))
+    return outbox.backoff(attempts, settings.WEBHOOK_RETRY_BASE_SECONDS, settings.WEBHOOK_RETRY_MAX_SECONDS)
 
 
 @dataclass(frozen=True)

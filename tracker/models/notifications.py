@@ -5,6 +5,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tracker.models.reminders import Reminder
+
 
 class Notification(models.Model):
     """One message to one person about a case (or one of its tasks). Read or not; never edited otherwise."""
@@ -29,16 +31,16 @@ class Notification(models.Model):
         TASK_CANCELLED = "task_cancelled", _("事项已撤销")
         CASE_ASSIGNED = "case_assigned", _("诉求改由您服务")
         EXTENSION_REQUESTED = "extension_requested", _("延期申请待审批")
-        # Reminders and escalations (services.reminders); the same codes as Reminder.Kind
-        TASK_DUE_TOMORROW = "task_due_tomorrow", _("事项下一个工作日到期")
-        TASK_DUE_TODAY = "task_due_today", _("事项今天到期")
-        TASK_OVERDUE = "task_overdue", _("事项已逾期")
-        TASK_YELLOW = "task_yellow", _("黄牌督办：事项逾期")
-        TASK_RED = "task_red", _("红牌督办：事项严重逾期")
-        ACCEPT_OVERDUE = "accept_overdue", _("诉求超期未受理")
-        ACCEPT_ESCALATED = "accept_escalated", _("督办：诉求超期未受理")
-        VERDICT_DUE = "verdict_due", _("请今天完成验收")
-        CALLBACK_DUE = "callback_due", _("企业未验收，请电话回访")
+        # Reminders and escalations (services.reminders): a reminder's notice has its kind's code and label
+        TASK_DUE_TOMORROW = Reminder.Kind.TASK_DUE_TOMORROW.value, Reminder.Kind.TASK_DUE_TOMORROW.label
+        TASK_DUE_TODAY = Reminder.Kind.TASK_DUE_TODAY.value, Reminder.Kind.TASK_DUE_TODAY.label
+        TASK_OVERDUE = Reminder.Kind.TASK_OVERDUE.value, Reminder.Kind.TASK_OVERDUE.label
+        TASK_YELLOW = Reminder.Kind.TASK_YELLOW.value, Reminder.Kind.TASK_YELLOW.label
+        TASK_RED = Reminder.Kind.TASK_RED.value, Reminder.Kind.TASK_RED.label
+        ACCEPT_OVERDUE = Reminder.Kind.ACCEPT_OVERDUE.value, Reminder.Kind.ACCEPT_OVERDUE.label
+        ACCEPT_ESCALATED = Reminder.Kind.ACCEPT_ESCALATED.value, Reminder.Kind.ACCEPT_ESCALATED.label
+        VERDICT_DUE = Reminder.Kind.VERDICT_DUE.value, Reminder.Kind.VERDICT_DUE.label
+        CALLBACK_DUE = Reminder.Kind.CALLBACK_DUE.value, Reminder.Kind.CALLBACK_DUE.label
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,

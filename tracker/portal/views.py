@@ -22,8 +22,9 @@ from services import cases as case_services
 from services import notifications as notification_services
 from services.errors import NotFound, ServiceError
 from services.permissions import case_actions_for
-from services.progress import annotate_answer_due, next_step
+from services.progress import annotate_answer_due, next_step, open_info_request
 from services.selectors import cases_visible_to, event_note_for, timeline_for
+from services.states import FINAL_CASE_STATES, OPEN_CASE_STATES
 from services.timeline import NOTE_IN_SENTENCE, describe_event
 from tracker.models import Case, Category, Feedback
 from tracker.portal import forms
@@ -35,8 +36,8 @@ PAGE_SIZE = 20
 TABS = {
     "all": (gettext_lazy("全部"), None),
     "awaiting": (gettext_lazy("待我验收"), Q(status=CS.RESOLVED)),
-    "open": (gettext_lazy("办理中"), Q(status__in=[CS.SUBMITTED, CS.ACCEPTED, CS.IN_PROGRESS])),
-    "finished": (gettext_lazy("已结束"), Q(status__in=[CS.CLOSED, CS.DECLINED, CS.WITHDRAWN])),
+    "open": (gettext_lazy("办理中"), Q(status__in=OPEN_CASE_STATES)),
+    "finished": (gettext_lazy("已结束"), Q(status__in=FINAL_CASE_STATES)),
 }
 
 
@@ -196,30 +197,14 @@ def _case_page(request, case: Case, *, status: int = 200, **bound):
     today = timezone.localdate()
     events = list(timeline_for(request.user, case))
     actions = set(case_actions_for(request.user, case))
-    last_request = next((e for e in reversed(events) if e.kind == e.Kind.INFO_REQUESTED), None)
-    # Answered by anyone of the enterprise (a colleague may have sent the files), not by staff adding notes.
-    answered_since = last_request and any(
-        e.kind == e.Kind.INFO_ADDED
-        and e.created_at >= last_request.created_at
-        and e.actor is not None
-        and e.actor.enterprise_id == case.enterprise_id
-        for e in events
-    )
     context = {
         "case": case,
         "step": next_step(case, today),
-        "timeline": [
-            (
-                event,
-                describe_event(event),
-                "" if event.kind in NOTE_IN_SENTENCE else event_note_for(request.user, event),
-            )
-            for event in events
-        ],
+        "timeline": [(event, describe_event(event), _note_shown(request.user, event)) for event in events],
         "attachments": case.attachments.select_related("uploaded_by").order_by("created_at", "id"),
         "feedback": case.feedback.order_by("-created_at", "-id").first(),
         "actions": actions,
-        "info_request": None if answered_since else last_request,
+        "info_request": open_info_request(case, events),
         "concierge": case.concierge,
         "add_info_form": bound.get("add_info_form") or forms.AddInfoForm(),
         "withdraw_form": bound.get("withdraw_form") or forms.WithdrawForm(),
