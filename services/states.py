@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from services import notifications, webhooks
 from services.errors import IllegalTransition, StaleVersion
+from tracker import logs
 from tracker.models import Case, CaseEvent, Feedback, Task, User
 
 CS = Case.Status
@@ -129,6 +130,7 @@ def record_event(
     The caller holds the case row lock and an open transaction.
     """
     at = at or timezone.now()
+    logs.bind(case=case.number)
     event = CaseEvent.objects.create(
         case=case,
         task=task,

@@ -7,8 +7,11 @@ import os
 
 from celery import Celery
 
+from tracker import logs
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.settings")
 
 app = Celery("tracker")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["tracker"])
+logs.connect_celery_signals()

@@ -20,7 +20,8 @@ from django.utils.translation import gettext_lazy as _
 
 from services.errors import ServiceError
 from services.selectors import active_staff, cases_visible_to
-from tracker.models import Department, TaskForce
+from tracker import logs
+from tracker.models import Case, Department, TaskForce
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -49,6 +50,8 @@ class ScopedAdmin(ReadOnlyAdmin):
         key = (self.model, str(object_id), from_field)
         if key not in loaded:
             loaded[key] = super().get_object(request, object_id, from_field)
+            if isinstance(loaded[key], Case):
+                logs.bind(case=loaded[key].number)
         return loaded[key]
 
     def get_queryset(self, request):

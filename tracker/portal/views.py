@@ -26,6 +26,7 @@ from services.progress import annotate_answer_due, next_step, open_info_request
 from services.selectors import cases_visible_to, event_note_for, timeline_for
 from services.states import FINAL_CASE_STATES, OPEN_CASE_STATES
 from services.timeline import NOTE_IN_SENTENCE, describe_event
+from tracker import logs
 from tracker.models import Case, Category, Feedback
 from tracker.portal import forms
 
@@ -56,7 +57,9 @@ def enterprise_required(view):
 
 
 def _visible_case(request, number: str) -> Case:
-    return get_object_or_404(cases_visible_to(request.user).select_related("concierge"), number=number)
+    case = get_object_or_404(cases_visible_to(request.user).select_related("concierge"), number=number)
+    logs.bind(case=case.number)
+    return case
 
 
 # ---- signing in -----------------------------------------------------------------------------------------------

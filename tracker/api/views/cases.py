@@ -22,6 +22,7 @@ from services.errors import InvalidInput, NotFound
 from services.selectors import cases_visible_to, timeline_for
 from services.tasks import TaskSpec
 from services.uscc import parse_uscc
+from tracker import logs
 from tracker.api import filters, serializers
 from tracker.api.views.base import IDEMPOTENCY_KEY, WriteMixin, etag, step_schema, validated
 from tracker.models import Attachment, Case, Enterprise, Task
@@ -58,6 +59,11 @@ class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_serializer_class(self):
         return serializers.CaseSerializer if self.action == "list" else serializers.CaseDetailSerializer
+
+    def get_object(self):
+        case = super().get_object()
+        logs.bind(case=case.number)
+        return case
 
     def retrieve(self, request, *args, **kwargs):
         response = super().retrieve(request, *args, **kwargs)
