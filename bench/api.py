@@ -213,6 +213,7 @@ def start_gunicorn(args, log_path: Path) -> subprocess.Popen:
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SECURE_SSL_REDIRECT": "0",  # spoken to directly over HTTP, with no TLS proxy in front
         "API_THROTTLE_RATE": "1000000/s",
         "CELERY_TASK_ALWAYS_EAGER": "1",
         "LOG_LEVEL": "WARNING",

@@ -83,6 +83,7 @@ def web(transactional_db, tmp_path):
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SECURE_SSL_REDIRECT": "0",  # spoken to directly over HTTP, with no TLS proxy in front
         "REMINDER_DAY_START_HOUR": "0",  # the pushes are due at once, whatever the hour
         "REMINDER_DAY_END_HOUR": "24",
         "LOG_LEVEL": "WARNING",
