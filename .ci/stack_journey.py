@@ -320,8 +320,7 @@ def revisit(made: dict) -> None:
     portal = Client()
     portal.sign_in("/portal/login/", made["fixture"]["enterprise_user"], "/portal/")
     closed = made["closed"]
-    page(portal, f"/portal/cases/{closed['number']}/", closed["number"], closed["file"])
-    html = page(portal, f"/portal/cases/{closed['number']}/")
+    html = page(portal, f"/portal/cases/{closed['number']}/", closed["number"], closed["file"])
     link = re.search(r'href="(/portal/cases/[^"]+/files/\d+/)"', html)
     check(link, "the restored case page has no file link")
     status, _, content = portal.get(link.group(1))

@@ -1,7 +1,8 @@
-# Shared by deploy/stack, deploy/backup and deploy/restore (sourced, not run).
+# Shared by deploy/tracker, deploy/stack, deploy/backup and deploy/restore (sourced, not run).
 # shellcheck shell=bash
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The project's virtual environment when there is one (a plain host, this machine); the image has python on PATH.
 if [ -x "$root/.venv/bin/python" ]; then python="$root/.venv/bin/python"; else python="$(command -v python3 || command -v python)"; fi
 
 die() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
@@ -39,11 +40,14 @@ PY
     export PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE
 }
 
-# record_counts: the rows a restore must bring back, one "name=count" per line.
+# The tables a restore must bring back whole, as name:table; a backup's MANIFEST lists their rows as name=count.
+counted_tables=(enterprises:tracker_enterprise users:tracker_user cases:tracker_case tasks:tracker_task
+    events:tracker_caseevent attachments:tracker_attachment)
+
+# record_counts: the rows of the counted tables in the database (after resolve_settings), one name=count per line.
 record_counts() {
-    (cd "$root" && "$python" manage.py shell -v0 -c "
-from tracker.models import Attachment, Case, CaseEvent, Enterprise, Task, User
-for name, model in [('enterprises', Enterprise), ('users', User), ('cases', Case), ('tasks', Task),
-                    ('events', CaseEvent), ('attachments', Attachment)]:
-    print(f'{name}={model.objects.count()}')")
+    local pair
+    for pair in "${counted_tables[@]}"; do
+        printf '%s=%s\n' "${pair%%:*}" "$(psql -X -At -v ON_ERROR_STOP=1 -c "SELECT count(*) FROM ${pair#*:}")"
+    done
 }

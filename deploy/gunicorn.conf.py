@@ -7,6 +7,8 @@ slow clients are the reverse proxy's job (it buffers requests and responses), so
 import multiprocessing
 import os
 
+from tracker.logs import FORMATTERS
+
 
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name, "")
@@ -47,10 +49,7 @@ _format = os.environ.get("LOG_FORMAT", "json")
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "json": {"()": "tracker.logs.JsonFormatter"},
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
+    "formatters": FORMATTERS,
     "handlers": {
         "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": _format},
     },

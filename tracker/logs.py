@@ -13,6 +13,7 @@ import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
 _context: ContextVar[dict | None] = ContextVar("log_context", default=None)
@@ -20,6 +21,12 @@ _context: ContextVar[dict | None] = ContextVar("log_context", default=None)
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
 
 access_logger = logging.getLogger("tracker.request")
+
+# The two ways a line can look (LOG_FORMAT), for Django's LOGGING and gunicorn's own logconfig_dict alike.
+FORMATTERS = {
+    "json": {"()": "tracker.logs.JsonFormatter"},
+    "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+}
 
 
 def bind(**fields) -> None:
@@ -60,17 +67,11 @@ class JsonFormatter(_JsonFormatter):
         kwargs.setdefault("rename_fields", {"asctime": "time", "levelname": "level", "name": "logger"})
         kwargs.setdefault("json_ensure_ascii", False)  # Chinese stays readable in the logs
         # Django attaches the request object to its own error records; the request id already identifies it.
-        kwargs.setdefault("reserved_attrs", [*_default_reserved(), "request", "server_time"])
+        kwargs.setdefault("reserved_attrs", [*RESERVED_ATTRS, "request", "server_time"])
         super().__init__(*args, **kwargs)
 
     def formatTime(self, record, datefmt=None):
         return datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds")
-
-
-def _default_reserved() -> list[str]:
-    from pythonjsonlogger.core import RESERVED_ATTRS
-
-    return list(RESERVED_ATTRS)
 
 
 def _request_id(request) -> str:

@@ -9,6 +9,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from tracker.logs import FORMATTERS
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -308,16 +310,13 @@ PUSH_MESSAGE_ID_DOMAIN = env.str("PUSH_MESSAGE_ID_DOMAIN", default="concierge.lo
 # --- Logs: one JSON object per line on stdout (LOG_FORMAT=json, the default outside DEBUG), each with the request
 # id, the user and the case number where there is one (tracker/logs.py). LOG_FORMAT=text is for people at a terminal.
 LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
-if LOG_FORMAT not in ("json", "text"):
+if LOG_FORMAT not in FORMATTERS:
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"context": {"()": "tracker.logs.ContextFilter"}},
-    "formatters": {
-        "json": {"()": "tracker.logs.JsonFormatter"},
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
+    "formatters": FORMATTERS,
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
