@@ -4,14 +4,18 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tracker', '0002_caseevent_append_only'),
+        ("tracker", "0002_caseevent_append_only"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='caseevent',
-            options={'base_manager_name': 'objects', 'ordering': ['created_at', 'id'], 'verbose_name': '诉求事件', 'verbose_name_plural': '诉求事件'},
+            name="caseevent",
+            options={
+                "base_manager_name": "objects",
+                "ordering": ["created_at", "id"],
+                "verbose_name": "诉求事件",
+                "verbose_name_plural": "诉求事件",
+            },
         ),
     ]

@@ -4,18 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tracker', '0003_caseevent_guarded_base_manager'),
+        ("tracker", "0003_caseevent_guarded_base_manager"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['status', 'accept_due_on'], name='case_accept_due_idx'),
+            model_name="case",
+            index=models.Index(fields=["status", "accept_due_on"], name="case_accept_due_idx"),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['status', 'verdict_due_on'], name='case_verdict_due_idx'),
+            model_name="case",
+            index=models.Index(fields=["status", "verdict_due_on"], name="case_verdict_due_idx"),
         ),
     ]

@@ -7,34 +7,107 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tracker', '0005_api_tokens_idempotency_webhooks'),
+        ("tracker", "0005_api_tokens_idempotency_webhooks"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='caseevent',
-            name='kind',
-            field=models.CharField(choices=[('submitted', '提交诉求'), ('accepted', '受理'), ('declined', '不予受理'), ('withdrawn', '撤回'), ('info_added', '补充材料'), ('info_requested', '请企业补充材料'), ('decomposed', '分解交办'), ('task_created', '交办事项'), ('task_started', '签收事项'), ('task_completed', '办结事项'), ('task_returned', '退回事项'), ('task_redispatched', '重新交办'), ('task_reopened', '重办事项'), ('task_cancelled', '撤销事项'), ('extension_requested', '申请延期'), ('extension_approved', '批准延期'), ('extension_rejected', '驳回延期'), ('resolved', '办结答复'), ('confirmed', '企业验收'), ('reopened', '企业退回重办'), ('callback_confirmed', '回访确认办结'), ('callback_reopened', '回访退回重办'), ('concierge_changed', '变更服务专员')], max_length=30, verbose_name='事件'),
+            model_name="caseevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("submitted", "提交诉求"),
+                    ("accepted", "受理"),
+                    ("declined", "不予受理"),
+                    ("withdrawn", "撤回"),
+                    ("info_added", "补充材料"),
+                    ("info_requested", "请企业补充材料"),
+                    ("decomposed", "分解交办"),
+                    ("task_created", "交办事项"),
+                    ("task_started", "签收事项"),
+                    ("task_completed", "办结事项"),
+                    ("task_returned", "退回事项"),
+                    ("task_redispatched", "重新交办"),
+                    ("task_reopened", "重办事项"),
+                    ("task_cancelled", "撤销事项"),
+                    ("extension_requested", "申请延期"),
+                    ("extension_approved", "批准延期"),
+                    ("extension_rejected", "驳回延期"),
+                    ("resolved", "办结答复"),
+                    ("confirmed", "企业验收"),
+                    ("reopened", "企业退回重办"),
+                    ("callback_confirmed", "回访确认办结"),
+                    ("callback_reopened", "回访退回重办"),
+                    ("concierge_changed", "变更服务专员"),
+                ],
+                max_length=30,
+                verbose_name="事件",
+            ),
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('case_accepted', '诉求已受理'), ('case_declined', '诉求不予受理'), ('case_dispatched', '诉求已交办'), ('info_requested', '请补充材料'), ('case_answered', '收到答复，请验收'), ('case_closed', '诉求已办结'), ('concierge_changed', '服务专员变更')], max_length=40, verbose_name='类型')),
-                ('note', models.TextField(blank=True, verbose_name='说明')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='时间')),
-                ('read_at', models.DateTimeField(blank=True, null=True, verbose_name='阅读时间')),
-                ('case', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='tracker.case', verbose_name='诉求')),
-                ('recipient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to=settings.AUTH_USER_MODEL, verbose_name='接收人')),
-                ('task', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='tracker.task', verbose_name='分解事项')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("case_accepted", "诉求已受理"),
+                            ("case_declined", "诉求不予受理"),
+                            ("case_dispatched", "诉求已交办"),
+                            ("info_requested", "请补充材料"),
+                            ("case_answered", "收到答复，请验收"),
+                            ("case_closed", "诉求已办结"),
+                            ("concierge_changed", "服务专员变更"),
+                        ],
+                        max_length=40,
+                        verbose_name="类型",
+                    ),
+                ),
+                ("note", models.TextField(blank=True, verbose_name="说明")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="时间")),
+                ("read_at", models.DateTimeField(blank=True, null=True, verbose_name="阅读时间")),
+                (
+                    "case",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to="tracker.case",
+                        verbose_name="诉求",
+                    ),
+                ),
+                (
+                    "recipient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="接收人",
+                    ),
+                ),
+                (
+                    "task",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to="tracker.task",
+                        verbose_name="分解事项",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '消息',
-                'verbose_name_plural': '消息',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['recipient', '-created_at', '-id'], name='notification_inbox_idx'), models.Index(fields=['recipient', 'read_at'], name='notification_unread_idx')],
+                "verbose_name": "消息",
+                "verbose_name_plural": "消息",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["recipient", "-created_at", "-id"], name="notification_inbox_idx"),
+                    models.Index(fields=["recipient", "read_at"], name="notification_unread_idx"),
+                ],
             },
         ),
     ]

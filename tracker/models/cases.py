@@ -70,6 +70,8 @@ class Case(models.Model):
         API = "api", _("系统接口")
         VISIT = "visit", _("走访发现")
         HOTLINE = "hotline", _("12345热线")
+        PHONE = "phone", _("来电")
+        WALK_IN = "walk_in", _("来访")
 
     number = models.CharField(_("诉求编号"), max_length=30, unique=True)
     enterprise = models.ForeignKey(
@@ -107,6 +109,9 @@ class Case(models.Model):
         on_delete=models.PROTECT,
         related_name="submitted_cases",
     )
+    # Who called or came in, for a case that staff registered (电话、热线、来访); empty for the enterprise's own.
+    caller_name = models.CharField(_("来电来访人"), max_length=50, blank=True)
+    caller_phone = models.CharField(_("联系电话"), max_length=30, blank=True)
     visit = models.ForeignKey(
         "tracker.Visit",
         verbose_name=_("来源走访"),
@@ -117,6 +122,9 @@ class Case(models.Model):
     )
     accept_due_on = models.DateField(_("受理期限"))
     verdict_due_on = models.DateField(_("验收期限"), null=True, blank=True)
+    # Set when the enterprise sends a resolved case back (重办): by then the concierge must reopen or add tasks
+    # (or answer again); cleared when they do.
+    redo_due_on = models.DateField(_("重办期限"), null=True, blank=True)
     answer = models.TextField(_("办结答复"), blank=True)
     submitted_at = models.DateTimeField(_("提交时间"), default=timezone.now)
     accepted_at = models.DateTimeField(_("受理时间"), null=True, blank=True)
@@ -138,6 +146,7 @@ class Case(models.Model):
             models.Index(fields=["-submitted_at", "-id"], name="case_submitted_idx"),
             models.Index(fields=["status", "accept_due_on"], name="case_accept_due_idx"),
             models.Index(fields=["status", "verdict_due_on"], name="case_verdict_due_idx"),
+            models.Index(fields=["status", "redo_due_on"], name="case_redo_due_idx"),
         ]
 
     def __str__(self) -> str:
@@ -369,6 +378,11 @@ class Feedback(models.Model):
     rating = models.PositiveSmallIntegerField(_("满意度"), choices=Rating.choices, null=True, blank=True)
     comment = models.TextField(_("意见"), blank=True)
     source = models.CharField(_("记录方式"), max_length=12, choices=Source.choices)
+    # A callback recorded before the enterprise's own verdict window ended: allowed only with the person spoken
+    # to and what they said, and counted apart from the enterprise's own verdicts.
+    early = models.BooleanField(_("提前回访"), default=False)
+    contact_name = models.CharField(_("回访对象"), max_length=50, blank=True)
+    contact_phone = models.CharField(_("回访电话"), max_length=30, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("记录人"), on_delete=models.PROTECT, related_name="+"
     )
@@ -399,6 +413,17 @@ class Attachment(models.Model):
     """A file on a case, stored outside public media and served only after a visibility check."""
 
     case = models.ForeignKey(Case, verbose_name=_("诉求"), on_delete=models.PROTECT, related_name="attachments")
+    task = models.ForeignKey(
+        Task,
+        verbose_name=_("分解事项"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="attachments",
+    )
+    # A unit's internal papers (a 退回 reason's evidence, an internal reply) stay with staff; the portal and an
+    # enterprise's API token never list or serve them.
+    staff_only = models.BooleanField(_("仅工作人员可见"), default=False)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("上传人"), on_delete=models.PROTECT, related_name="+"
     )

@@ -19,6 +19,7 @@ class Notification(models.Model):
         CASE_ANSWERED = "case_answered", _("收到答复，请验收")
         CASE_CLOSED = "case_closed", _("诉求已办结")
         CONCIERGE_CHANGED = "concierge_changed", _("服务专员变更")
+        CASE_FILED = "case_filed", _("工作人员为您登记了诉求")
         # To staff, about the work the loop gives them
         CASE_SUBMITTED = "case_submitted", _("新诉求待受理")
         TASK_ASSIGNED = "task_assigned", _("新交办事项")
@@ -41,6 +42,8 @@ class Notification(models.Model):
         ACCEPT_ESCALATED = Reminder.Kind.ACCEPT_ESCALATED.value, Reminder.Kind.ACCEPT_ESCALATED.label
         VERDICT_DUE = Reminder.Kind.VERDICT_DUE.value, Reminder.Kind.VERDICT_DUE.label
         CALLBACK_DUE = Reminder.Kind.CALLBACK_DUE.value, Reminder.Kind.CALLBACK_DUE.label
+        REDO_OVERDUE = Reminder.Kind.REDO_OVERDUE.value, Reminder.Kind.REDO_OVERDUE.label
+        REDO_ESCALATED = Reminder.Kind.REDO_ESCALATED.value, Reminder.Kind.REDO_ESCALATED.label
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,

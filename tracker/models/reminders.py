@@ -27,6 +27,8 @@ class Reminder(models.Model):
         ACCEPT_ESCALATED = "accept_escalated", _("督办：诉求超期未受理")
         VERDICT_DUE = "verdict_due", _("请今天完成验收")
         CALLBACK_DUE = "callback_due", _("企业未验收，请电话回访")
+        REDO_OVERDUE = "redo_overdue", _("退回重办的诉求超期未处理")
+        REDO_ESCALATED = "redo_escalated", _("督办：退回重办的诉求超期未处理")
 
     kind = models.CharField(_("类型"), max_length=30, choices=Kind.choices)
     item_key = models.CharField(_("对象"), max_length=40, help_text=_("task:<id> 或 case:<id>"))
