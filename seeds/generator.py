@@ -222,7 +222,12 @@ class CaseWalk:
         return self.workers.setdefault(id(task), self.gen.worker_for(task.task_force, task.department))
 
     def start(self, task, at):
-        self.move(task, "start", at, self.worker(task), data={"task": task.title}, changes={"started_at": at})
+        worker = self.worker(task)
+        data, changes = {"task": task.title}, {"started_at": at}
+        if task.assignee is None:  # whoever signs for a task given to the unit becomes its 承办人
+            data["assignee"] = worker.display_name
+            changes["assignee"] = worker
+        self.move(task, "start", at, worker, data=data, changes=changes)
 
     def complete(self, task, at, result):
         self.move(
@@ -280,6 +285,7 @@ class CaseWalk:
                 "completed_at": None,
             },
         )
+        self.case.redo_due_on = None
 
     def request_extension(self, task, at, days):
         requested = self.gen.calendar.add_working_days(task.due_on, days).date
@@ -323,7 +329,7 @@ class CaseWalk:
             self.case.concierge,
             note=answer,
             data={"verdict_due_on": due.date.isoformat()},
-            changes={"answer": answer, "resolved_at": at, "verdict_due_on": due.date},
+            changes={"answer": answer, "resolved_at": at, "verdict_due_on": due.date, "redo_due_on": None},
         )
 
     def verdict(self, at, *, source, verdict, rating, comment):
@@ -334,16 +340,22 @@ class CaseWalk:
         )
         action = VERDICT_ACTIONS[(source, verdict)]
         closing = verdict == Feedback.Verdict.CONFIRM
-        changes = {"closed_at": at} if closing else {"verdict_due_on": None, "resolved_at": None}
-        self.move(
-            self.case,
-            action,
-            at,
-            actor,
-            note=comment,
-            data={"verdict": verdict, "rating": rating, "source": source},
-            changes=changes,
-        )
+        data = {"verdict": verdict, "rating": rating, "source": source}
+        contact = {}
+        if source == Feedback.Source.CALLBACK:  # whom the concierge spoke to; early only if history caught up with now
+            enterprise = self.case.enterprise
+            early = timezone.localdate(at) <= self.case.verdict_due_on
+            contact = {"contact_name": enterprise.contact_name, "contact_phone": enterprise.contact_phone[:30]}
+            comment = comment or (texts.CALLBACK_NOTE if early else "")
+            data.update(early=early, **contact)
+            contact["early"] = early
+        if closing:
+            changes = {"closed_at": at}
+        else:
+            redo_due = self.gen.calendar.add_working_days(timezone.localdate(at), self.case.category.accept_days)
+            changes = {"verdict_due_on": None, "resolved_at": None, "redo_due_on": redo_due.date}
+            data["redo_due_on"] = redo_due.date.isoformat()
+        self.move(self.case, action, at, actor, note=comment, data=data, changes=changes)
         self.feedback.append(
             Feedback(
                 case=self.case,
@@ -353,6 +365,7 @@ class CaseWalk:
                 source=source,
                 recorded_by=actor,
                 created_at=at,
+                **contact,
             )
         )
 
@@ -548,7 +561,9 @@ class ZoneGenerator:
         enterprise = rng.choice(self.enterprises)
         projects = self.projects_by_enterprise.get(enterprise.pk, [])
         project = rng.choice(projects) if projects and rng.random() < 0.5 else None
-        channel = rng.choices(Case.Channel.values, weights=[55, 8, 25, 12])[0]
+        # Named, not Case.Channel.values: a channel added to the model must not shift the weights (or crash)
+        channels = [Case.Channel.PORTAL, Case.Channel.API, Case.Channel.VISIT, Case.Channel.HOTLINE]
+        channel = rng.choices(channels, weights=[55, 8, 25, 12])[0]
         if channel in (Case.Channel.PORTAL,):
             submitted_by = self.enterprise_user[enterprise.pk]
         elif channel == Case.Channel.VISIT:
@@ -592,7 +607,8 @@ class ZoneGenerator:
         count = self.rng.choices([1, 2, 3], weights=[55, 35, 10])[0]
         units = []
         for i in range(count):
-            verb = self.rng.choice(texts.TASK_VERBS)
+            # Each task of a case is its own: another verb than the tasks before it (a unit may take two).
+            verb = self.rng.choice([v for v in texts.TASK_VERBS if v not in {u[2] for u in units}])
             if i == 0 and tf_name in self.task_forces and self.rng.random() < 0.6:
                 units.append((self.task_forces[tf_name], None, verb))
             else:
@@ -651,18 +667,19 @@ class ZoneGenerator:
             at = self._work_tasks(walk, [task], at, finish=True)
             at = self.clock.after(at, 1)
             walk.resolve(at, self._answer())
-        if roll > 0.9:  # no verdict in time: the concierge calls back
-            at = self.clock.after(at, case.category.verdict_days + self.rng.randint(0, 2))
+        if roll > 0.9:  # no verdict in time: the concierge calls back once the window has ended
+            at = self.clock.after(at, case.category.verdict_days + self.rng.randint(1, 2))
             source = Feedback.Source.CALLBACK
         else:
             at = self.clock.after(at, self.rng.randint(0, case.category.verdict_days - 1))
             source = Feedback.Source.ENTERPRISE
+        rating = self._rating()
         walk.verdict(
             at,
             source=source,
             verdict=Feedback.Verdict.CONFIRM,
-            rating=self._rating(),
-            comment=self.rng.choice(texts.COMMENTS),
+            rating=rating,
+            comment=self.rng.choice(texts.COMMENTS_BY_RATING[rating]),
         )
         return walk
 
@@ -713,7 +730,9 @@ class ZoneGenerator:
                 rating=None,
                 comment=self.rng.choice(texts.REOPEN_REASONS),
             )
-            walk.reopen_task(self.rng.choice(tasks), self.clock.after(at, 0), "企业对答复不满意，请进一步办理。")
+            # Most are taken up again at once; some still wait on the concierge, past the redo deadline (重办期限).
+            if self.rng.random() < 0.7:
+                walk.reopen_task(self.rng.choice(tasks), self.clock.after(at, 0), "企业对答复不满意，请进一步办理。")
         return walk
 
     def _working_start(self, days_ago_range: tuple[int, int]) -> datetime:

@@ -83,7 +83,23 @@ REOPEN_REASONS = [
     "答复过于笼统，请给出具体办理结果。",
     "问题仍存在，需要现场查看。",
 ]
-COMMENTS = ["服务专员响应及时，问题解决得很好。", "办理效率高，非常感谢。", "基本解决，希望后续继续跟进。", "", ""]
+# What an enterprise writes with its rating, by rating: praise only with 非常满意/满意, complaints with 不满意 and
+# 非常不满意. An empty comment is common at every rating.
+PRAISE_COMMENTS = ["服务专员响应及时，问题解决得很好。", "办理效率高，非常感谢。", "协调很到位，点赞。"]
+FAIR_COMMENTS = ["基本解决，希望后续继续跟进。", "问题已解决，但办理时间偏长。"]
+COMPLAINT_COMMENTS = [
+    "办理时间太长，影响了项目进度。",
+    "答复与实际情况不符，问题只解决了一部分。",
+    "沟通不及时，多次催问才有回复。",
+]
+CALLBACK_NOTE = "电话回访，企业联系人确认问题已办结。"
+COMMENTS_BY_RATING = {
+    5: [*PRAISE_COMMENTS, "", ""],
+    4: [*PRAISE_COMMENTS, "", ""],
+    3: [*FAIR_COMMENTS, ""],
+    2: [*COMPLAINT_COMMENTS, ""],
+    1: COMPLAINT_COMMENTS,
+}
 DECLINE_REASONS = ["该诉求属于企业间商业纠纷，建议通过司法途径解决。", "该事项已有明确政策规定，不属于协调范围。"]
 WITHDRAW_REASONS = ["问题已自行解决。", "重复提交，撤回本条。"]
 PARKS = ["昆山高新区综保区", "阳澄湖科技园", "工业技术研究院园区", "玉山镇产业园", "高新区北部产业园"]

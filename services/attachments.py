@@ -17,7 +17,7 @@ from services.locking import lock_case
 from services.permissions import can_act_for_enterprise, can_handle_case
 from services.states import record_event, require_case_step
 from services.validation import FieldErrors
-from tracker.models import Attachment, Case, CaseEvent, User
+from tracker.models import Attachment, Case, CaseEvent, Task, User
 
 ALLOWED_TYPES = {
     ".pdf": "application/pdf",
@@ -109,40 +109,59 @@ def _check_count(field: str, existing: int, adding: int) -> None:
         raise InvalidInput.field(field, _("每个诉求最多上传%(count)d个附件") % {"count": limit})
 
 
-def add_attachment(*, actor: User, case: Case | int, upload: File, name: str | None = None) -> Attachment:
+def _stored_file(
+    *, actor: User, case: Case, upload: File, at, name: str | None = None, task: Task | None = None, staff_only=False
+) -> Attachment:
+    """Write a checked upload to private storage; returns its Attachment, not yet saved."""
+    name, content_type, size = check_upload(upload, name)
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    attachment = Attachment(
+        case=case,
+        task=task,
+        staff_only=staff_only,
+        uploaded_by=actor,
+        original_name=name,
+        size=size,
+        content_type=content_type,
+        sha256=digest.hexdigest(),
+        created_at=at,
+    )
+    attachment.file.save(name, upload, save=False)
+    return attachment
+
+
+def add_attachment(
+    *, actor: User, case: Case | int, upload: File, name: str | None = None, with_submission: bool = False
+) -> Attachment:
     """Attach `upload` to an open case (the enterprise, or staff working on it).
 
     Refused with a field error on `file` when it is empty, too large, of a type not allowed, or one too many.
+    `with_submission`: the file came with the case itself, so its event is not news of information added.
     """
     with transaction.atomic():
         case = lock_case(actor, case)
         if not (can_act_for_enterprise(actor, case) or can_handle_case(actor, case)):
             raise NotPermitted(_("您无权为此诉求上传附件"))
         require_case_step(case, "add_info")
-        name, content_type, size = check_upload(upload, name)
+        name, _content_type, size = check_upload(upload, name)
         _check_count("file", case.attachments.count(), 1)
-        digest = hashlib.sha256()
-        for chunk in upload.chunks():
-            digest.update(chunk)
-        upload.seek(0)
         now = timezone.now()
-        attachment = Attachment(
-            case=case,
-            uploaded_by=actor,
-            original_name=name,
-            size=size,
-            content_type=content_type,
-            sha256=digest.hexdigest(),
-            created_at=now,
-        )
-        attachment.file.save(name, upload, save=False)
+        attachment = _stored_file(actor=actor, case=case, upload=upload, name=name, at=now)
         try:  # a file whose row is not written must not linger on disk
             attachment.save()
             record_event(
                 case=case,
                 kind=CaseEvent.Kind.INFO_ADDED,
                 actor=actor,
-                data={"attachment": attachment.pk, "file": name, "size": size},
+                data={
+                    "attachment": attachment.pk,
+                    "file": name,
+                    "size": size,
+                    **({"with_submission": True} if with_submission else {}),
+                },
                 at=now,
             )
         except Exception:
@@ -151,8 +170,9 @@ def add_attachment(*, actor: User, case: Case | int, upload: File, name: str | N
     return attachment
 
 
-def _check_uploads(errors: FieldErrors, uploads: list[File], *, existing: int = 0) -> None:
-    """Record under `files` every upload that would be refused, so all are named at once."""
+def check_uploads(errors: FieldErrors, uploads: list[File], *, existing: int = 0) -> None:
+    """Record under `files` every upload that would be refused (type by content, size, the case's count with the
+    `existing` files), so all are named at once."""
     try:
         _check_count("files", existing, len(uploads))
     except InvalidInput as error:
@@ -164,12 +184,35 @@ def _check_uploads(errors: FieldErrors, uploads: list[File], *, existing: int = 
             errors.add("files", error.fields["files"][0])
 
 
-def _attach_all(*, actor: User, case: Case, uploads: list[File]) -> list[Attachment]:
+def store_files(
+    *, actor: User, case: Case, uploads: list[File], task: Task | None = None, staff_only: bool = False, at=None
+) -> list[Attachment]:
+    """Keep the files of a step (an answer, a task's result or return, staff's additions) on `case`, and on
+    `task` when they belong to one; `staff_only` files are never shown to the enterprise.
+
+    The caller took the step: it holds the case's lock and an open transaction, checked the uploads with
+    `check_uploads`, and names the files in the step's own event. If one file fails, those already written are
+    removed from storage (the transaction drops their rows)."""
+    at = at or timezone.now()
+    stored: list[Attachment] = []
+    try:
+        for upload in uploads:
+            attachment = _stored_file(actor=actor, case=case, upload=upload, at=at, task=task, staff_only=staff_only)
+            stored.append(attachment)
+            attachment.save()
+    except Exception:
+        for attachment in stored:
+            attachment.file.delete(save=False)
+        raise
+    return stored
+
+
+def _attach_all(*, actor: User, case: Case, uploads: list[File], with_submission: bool = False) -> list[Attachment]:
     """Attach each upload; if one fails, remove the files already stored (the transaction drops their rows)."""
     stored: list[Attachment] = []
     try:
         for upload in uploads:
-            stored.append(add_attachment(actor=actor, case=case, upload=upload))
+            stored.append(add_attachment(actor=actor, case=case, upload=upload, with_submission=with_submission))
     except Exception:
         for attachment in stored:
             attachment.file.delete(save=False)
@@ -187,7 +230,7 @@ def submit_case_with_files(*, actor: User, uploads: list[File] = (), **case_fiel
     errors are reported together before anything is written."""
     uploads = list(uploads)
     errors = FieldErrors()
-    _check_uploads(errors, uploads)
+    check_uploads(errors, uploads)
     with transaction.atomic():
         try:
             case = submit_case(actor=actor, **case_fields)
@@ -198,7 +241,7 @@ def submit_case_with_files(*, actor: User, uploads: list[File] = (), **case_fiel
             errors.raise_if_any()
             raise
         errors.raise_if_any()
-        _attach_all(actor=actor, case=case, uploads=uploads)
+        _attach_all(actor=actor, case=case, uploads=uploads, with_submission=True)
         _refresh_version(case)
     return case
 
@@ -217,7 +260,7 @@ def add_case_information(*, actor: User, case: Case | int, note: str = "", uploa
         errors = FieldErrors()
         if note:
             errors.text("note", note, max_length=5000)
-        _check_uploads(errors, uploads, existing=case.attachments.count())
+        check_uploads(errors, uploads, existing=case.attachments.count())
         errors.raise_if_any()
         if note:
             add_case_info(actor=actor, case=case, note=note)

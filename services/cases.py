@@ -53,6 +53,12 @@ def reserve_case_numbers(year: int, count: int = 1) -> list[str]:
     return [format_case_number(year, n) for n in range(first, first + count)]
 
 
+# The channels staff register a case through in the workbench (登记诉求): a call, the 12345 hotline, a walk-in.
+INTAKE_CHANNELS = (Case.Channel.PHONE, Case.Channel.HOTLINE, Case.Channel.WALK_IN)
+# A case taken from a caller or a visitor keeps who they were and how to reach them back.
+CALLER_REQUIRED_CHANNELS = frozenset({Case.Channel.PHONE, Case.Channel.WALK_IN})
+
+
 def _allowed_channels(actor: User) -> tuple[set[str], str | None]:
     """The channels `actor` may submit through, and the one used when none is given."""
     C = Case.Channel
@@ -60,7 +66,7 @@ def _allowed_channels(actor: User) -> tuple[set[str], str | None]:
         return {C.PORTAL, C.API}, C.PORTAL
     if has_role(actor, Role.INTEGRATION):
         return {C.API, C.HOTLINE}, C.API
-    return {C.VISIT, C.HOTLINE, C.API}, None
+    return {C.VISIT, C.API, *INTAKE_CHANNELS}, None
 
 
 def check_case_fields(
@@ -97,10 +103,14 @@ def submit_case(
     channel: str | None = None,
     project: Project | None = None,
     visit: Visit | None = None,
+    caller_name: str = "",
+    caller_phone: str = "",
 ) -> Case:
     """Open a new case for `enterprise`: numbered, given the linked concierge, due to be accepted in time.
 
-    An enterprise user submits for its own enterprise; staff and integrations on an enterprise's behalf.
+    An enterprise user submits for its own enterprise; staff and integrations on an enterprise's behalf (staff
+    register calls, hotline orders and walk-ins with the caller's name and phone). A case filed by anyone but the
+    enterprise's own users is announced to them (`notifications`, CASE_FILED).
     """
     if enterprise is None or not can_submit_for(actor, enterprise, project):
         raise NotFound(_("企业不存在或无权为其提交诉求"))
@@ -126,6 +136,9 @@ def submit_case(
         )
     if channel == Case.Channel.VISIT and (visit is None or visit.enterprise_id != enterprise.pk):
         errors.add("visit", _("走访发现的诉求须关联对该企业的走访记录"))
+    caller_required = channel in CALLER_REQUIRED_CHANNELS
+    caller_name = errors.text("caller_name", caller_name, required=caller_required, max_length=50)
+    caller_phone = errors.phone("caller_phone", caller_phone, required=caller_required)
     errors.raise_if_any()
 
     now = timezone.now()
@@ -141,6 +154,8 @@ def submit_case(
             description=description,
             urgency=urgency,
             channel=channel,
+            caller_name=caller_name,
+            caller_phone=caller_phone,
             concierge_id=concierge_id,
             submitted_by=actor,
             visit=visit,
@@ -205,14 +220,28 @@ def withdraw_case(*, actor: User, case: Case | int, reason: str = "", expected_v
     return case
 
 
-def add_case_info(*, actor: User, case: Case | int, note: str) -> Case:
-    """Add information to an open case (the enterprise, or the staff handling it)."""
+def files_event_data(files) -> dict:
+    """What a step's event says of the files kept with it: their names."""
+    return {"files": [getattr(upload, "name", "") for upload in files]} if files else {}
+
+
+def add_case_info(*, actor: User, case: Case | int, note: str, files=()) -> Case:
+    """Add information to an open case (the enterprise, or the staff handling it): a note, files, or both, in one
+    event. The files are checked as the portal's are and shown to the enterprise too."""
+    from services.attachments import check_uploads, store_files  # attachments → this module
+
+    files = list(files)
     with transaction.atomic():
         case = lock_case(actor, case)
         _require(can_act_for_enterprise(actor, case) or can_handle_case(actor, case))
         require_case_step(case, "add_info")
-        note = require_text("note", note, max_length=5000)
-        record_event(case=case, kind=Kind.INFO_ADDED, actor=actor, note=note)
+        errors = FieldErrors()
+        note = errors.text("note", note, required=not files, max_length=5000)
+        check_uploads(errors, files, existing=case.attachments.count())
+        errors.raise_if_any()
+        now = timezone.now()
+        record_event(case=case, kind=Kind.INFO_ADDED, actor=actor, note=note, data=files_event_data(files), at=now)
+        store_files(actor=actor, case=case, uploads=files, at=now)
     return case
 
 
@@ -227,13 +256,20 @@ def request_case_info(*, actor: User, case: Case | int, note: str) -> Case:
     return case
 
 
-def resolve_case(*, actor: User, case: Case | int, answer: str, expected_version: int | None = None) -> Case:
-    """The concierge answers the enterprise; refused while any task is open. Starts the verdict window."""
+def resolve_case(*, actor: User, case: Case | int, answer: str, expected_version: int | None = None, files=()) -> Case:
+    """The concierge answers the enterprise, with any files of the answer (the enterprise sees them); refused
+    while any task is open. Starts the verdict window."""
+    from services.attachments import check_uploads, store_files  # attachments → this module
+
+    files = list(files)
     with transaction.atomic():
         case = lock_case(actor, case)
         _require(can_handle_case(actor, case))
         check_version(case, expected_version)
-        answer = require_text("answer", answer, max_length=10000)
+        errors = FieldErrors()
+        answer = errors.text("answer", answer, max_length=10000)
+        check_uploads(errors, files, existing=case.attachments.count())
+        errors.raise_if_any()
         open_tasks = list(case.tasks.filter(status__in=OPEN_TASK_STATES).values_list("title", flat=True))
         if open_tasks:
             raise IllegalTransition(
@@ -249,10 +285,12 @@ def resolve_case(*, actor: User, case: Case | int, answer: str, expected_version
             "resolve",
             actor=actor,
             note=answer,
-            data={"verdict_due_on": verdict_due.date.isoformat()},
-            changes={"answer": answer, "resolved_at": now, "verdict_due_on": verdict_due.date},
+            data={"verdict_due_on": verdict_due.date.isoformat(), **files_event_data(files)},
+            # Answering again after a 重办 meets the concierge's redo deadline.
+            changes={"answer": answer, "resolved_at": now, "verdict_due_on": verdict_due.date, "redo_due_on": None},
             at=now,
         )
+        store_files(actor=actor, case=case, uploads=files, at=now)
     return case
 
 
@@ -282,12 +320,30 @@ def _record_verdict(
     source: str,
     expected_version: int | None,
     reason_field: str = "reason",
+    contact_name: str = "",
+    contact_phone: str = "",
 ) -> Feedback:
-    """Lock the case, check who records the verdict and what it says, move the case, and keep the verdict."""
+    """Lock the case, check who records the verdict and what it says, move the case, and keep the verdict.
+
+    A callback before the enterprise's verdict window has ended (today <= verdict_due_on) is early: it needs the
+    person spoken to, their phone and what they said, and is kept marked so the figures count it apart.
+    """
     with transaction.atomic():
         case = lock_case(actor, case)
         _require(may_record(actor, case))
         errors = FieldErrors()
+        today = timezone.localdate()
+        early = (
+            source == Feedback.Source.CALLBACK
+            and case.verdict_due_on is not None
+            and case.status == Case.Status.RESOLVED
+            and today <= case.verdict_due_on
+        )
+        if source == Feedback.Source.CALLBACK:
+            contact_name = errors.text("contact_name", contact_name, required=early, max_length=50)
+            contact_phone = errors.phone("contact_phone", contact_phone, required=early)
+        else:
+            contact_name = contact_phone = ""
         if verdict == Feedback.Verdict.CONFIRM:
             rating = _parse_rating(errors, rating)
             comment = errors.text("comment", comment, required=False, max_length=2000)
@@ -296,18 +352,40 @@ def _record_verdict(
             comment = errors.text(reason_field, comment, max_length=2000)
         else:
             errors.add("verdict", _("验收结论应为 confirm（确认办结）或 reopen（退回重办）"))
+        if early and verdict == Feedback.Verdict.CONFIRM and not comment and "comment" not in errors.errors:
+            errors.add(
+                "comment",
+                _("企业验收期限（%(date)s）未到，提前回访须记录企业联系人的原话")
+                % {"date": case.verdict_due_on.isoformat()},
+            )
         check_version(case, expected_version)
-        errors.raise_if_any()
+        early_fields_missing = early and {"contact_name", "contact_phone", "comment"} & set(errors.errors)
+        errors.raise_if_any(
+            _("企业验收期限（%(date)s）未到：提前回访须记录回访对象、电话和企业的意见")
+            % {"date": case.verdict_due_on.isoformat()}
+            if early_fields_missing
+            else None
+        )
 
         now = timezone.now()
         closing = verdict == Feedback.Verdict.CONFIRM
+        data = {"verdict": verdict, "rating": rating, "source": source}
+        if source == Feedback.Source.CALLBACK:
+            data.update(early=early, contact_name=contact_name, contact_phone=contact_phone)
+        if closing:
+            changes = {"closed_at": now}
+        else:
+            # 重办: the concierge must reopen or add tasks (or answer again) by this date.
+            redo_due = calendar.add_working_days(today, case.category.accept_days).date
+            changes = {"verdict_due_on": None, "resolved_at": None, "redo_due_on": redo_due}
+            data["redo_due_on"] = redo_due.isoformat()
         apply_transition(
             case,
             VERDICT_ACTIONS[(source, verdict)],
             actor=actor,
             note=comment,
-            data={"verdict": verdict, "rating": rating, "source": source},
-            changes={"closed_at": now} if closing else {"verdict_due_on": None, "resolved_at": None},
+            data=data,
+            changes=changes,
             at=now,
         )
         return Feedback.objects.create(
@@ -316,6 +394,9 @@ def _record_verdict(
             rating=rating,
             comment=comment,
             source=source,
+            early=early,
+            contact_name=contact_name,
+            contact_phone=contact_phone,
             recorded_by=actor,
             created_at=now,
         )
@@ -360,9 +441,16 @@ def record_callback(
     verdict: str,
     rating=None,
     comment: str = "",
+    contact_name: str = "",
+    contact_phone: str = "",
     expected_version: int | None = None,
 ) -> Feedback:
-    """Staff record the enterprise's verdict given by phone (回访): confirm with a rating, or reopen with a reason."""
+    """Staff record the enterprise's verdict given by phone (回访): confirm with a rating, or reopen with a reason.
+
+    Before the enterprise's own verdict window has ended it is refused unless the person spoken to
+    (`contact_name`, `contact_phone`) and what they said (`comment`) are given; it is then kept as an early
+    callback. After the window the contact is optional, and recorded when given.
+    """
     return _record_verdict(
         actor=actor,
         case=case,
@@ -373,6 +461,8 @@ def record_callback(
         source=Feedback.Source.CALLBACK,
         expected_version=expected_version,
         reason_field="comment",
+        contact_name=contact_name,
+        contact_phone=contact_phone,
     )
 
 

@@ -2,7 +2,8 @@
 ledger and (later) the reminder sweep, so every place counts the same items.
 
 A case is waiting on someone while it is submitted (to be accepted by `accept_due_on`), in progress (its open
-tasks by their `due_on`) or resolved (the enterprise's verdict by `verdict_due_on`, then a callback).
+tasks by their `due_on`; after the enterprise sent it back, the concierge by `redo_due_on`) or resolved (the
+enterprise's verdict by `verdict_due_on`, then a callback).
 """
 
 from datetime import date, timedelta
@@ -31,25 +32,35 @@ def tasks_due_between_q(start: date, end: date) -> Q:
     return Q(status__in=OPEN_TASK_STATES, due_on__range=(start, end))
 
 
-def _case_waiting_q(task_q: Q, accept_q: Q, verdict_q: Q) -> Q:
+def _case_waiting_q(task_q: Q, accept_q: dict, verdict_q: dict, redo_q: dict) -> Q:
     open_task = Task.objects.filter(task_q, case=OuterRef("pk"))
     return (
         Q(status=CS.SUBMITTED, **accept_q)
         | Q(status=CS.RESOLVED, **verdict_q)
+        | Q(status=CS.IN_PROGRESS, **redo_q)
         | Q(Exists(open_task), status__in=[CS.ACCEPTED, CS.IN_PROGRESS])
     )
 
 
 def overdue_cases_q(today: date) -> Q:
-    """Cases not accepted in time, with an overdue open task, or past their verdict window."""
-    return _case_waiting_q(overdue_tasks_q(today), {"accept_due_on__lt": today}, {"verdict_due_on__lt": today})
+    """Cases not accepted in time, with an overdue open task, past their verdict window, or sent back (重办) and
+    not taken up again by the concierge in time."""
+    return _case_waiting_q(
+        overdue_tasks_q(today),
+        {"accept_due_on__lt": today},
+        {"verdict_due_on__lt": today},
+        {"redo_due_on__lt": today},
+    )
 
 
 def cases_due_between_q(start: date, end: date) -> Q:
-    """Cases with a deadline (acceptance, an open task, the verdict) from `start` to `end`."""
+    """Cases with a deadline (acceptance, an open task, the verdict, the redo) from `start` to `end`."""
     span = (start, end)
     return _case_waiting_q(
-        tasks_due_between_q(start, end), {"accept_due_on__range": span}, {"verdict_due_on__range": span}
+        tasks_due_between_q(start, end),
+        {"accept_due_on__range": span},
+        {"verdict_due_on__range": span},
+        {"redo_due_on__range": span},
     )
 
 
@@ -78,6 +89,8 @@ def annotate_case_deadlines(queryset: QuerySet[Case], today: date) -> QuerySet[C
         next_due=Choose(
             When(status=CS.SUBMITTED, then="accept_due_on"),
             When(status=CS.RESOLVED, then="verdict_due_on"),
+            # Sent back (重办) with every task done: the concierge's redo deadline comes first.
+            When(status=CS.IN_PROGRESS, redo_due_on__isnull=False, then="redo_due_on"),
             When(status__in=[CS.ACCEPTED, CS.IN_PROGRESS], then=Subquery(next_task_due)),
             default=None,
         ),

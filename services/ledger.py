@@ -12,7 +12,8 @@ from datetime import date, datetime
 from io import BytesIO
 
 import xlsxwriter
-from django.db.models import BooleanField, ExpressionWrapper, OuterRef, QuerySet, Subquery
+from django.db.models import BooleanField, Count, ExpressionWrapper, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -43,6 +44,8 @@ _COLUMNS = (
     (gettext_lazy("事项数"), 8),
     (gettext_lazy("已完成事项"), 10),
     (gettext_lazy("事项摘要"), 60),
+    (gettext_lazy("办结答复"), 50),
+    (gettext_lazy("重办次数"), 9),
     (gettext_lazy("满意度"), 10),
     (gettext_lazy("评价意见"), 30),
 )
@@ -50,7 +53,7 @@ LEDGER_COLUMNS = tuple(header for header, _width in _COLUMNS)
 
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 DATE_FORMAT = "yyyy-mm-dd"
-_SUMMARY_COLUMN = 19  # 事项摘要 (0-based), wrapped
+_WRAPPED_COLUMNS = frozenset({19, 20})  # 事项摘要 and 办结答复 (0-based)
 _ILLEGAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters Excel refuses
 
 
@@ -72,6 +75,18 @@ class _Labels:
 
 def _latest_feedback(field: str) -> Subquery:
     return Subquery(Feedback.objects.filter(case=OuterRef("pk")).order_by("-created_at", "-id").values(field)[:1])
+
+
+def _reopenings() -> Coalesce:
+    """How many times the case was sent back (重办), by the enterprise or on a callback: its reopen verdicts."""
+    reopens = (
+        Feedback.objects.filter(case=OuterRef("pk"), verdict=Feedback.Verdict.REOPEN)
+        .order_by()
+        .values("case")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(reopens, output_field=IntegerField()), 0)
 
 
 _CASE_VALUES = (
@@ -99,6 +114,8 @@ _CASE_VALUES = (
     "ledger_overdue",
     "ledger_rating",
     "ledger_comment",
+    "answer",
+    "ledger_reopenings",
 )
 _TASK_VALUES = (
     "case_id",
@@ -117,6 +134,7 @@ def _case_rows(cases: QuerySet[Case], today: date) -> list:
         ledger_overdue=ExpressionWrapper(overdue_cases_q(today), output_field=BooleanField()),
         ledger_rating=_latest_feedback("rating"),
         ledger_comment=_latest_feedback("comment"),
+        ledger_reopenings=_reopenings(),
     )
     return list(annotated.values_list(*_CASE_VALUES, named=True))
 
@@ -194,6 +212,8 @@ def _values(case, tasks: tuple[int, int, str], labels: _Labels, concierges: dict
         live,
         done,
         summary or None,
+        case.answer or None,
+        case.ledger_reopenings,
         labels.rating.get(case.ledger_rating),
         case.ledger_comment or None,
     ]
@@ -204,7 +224,8 @@ def case_ledger(cases: QuerySet[Case], *, today: date | None = None) -> bytes:
 
     `today` (default: the zone's today) decides 是否逾期, by `services.deadlines.overdue_cases_q`. 事项数 and
     已完成事项 leave cancelled tasks out; 事项摘要 lists every task, cancelled ones with their status. 满意度 and
-    评价意见 come from the latest verdict (a reopen has no rating; its comment is the reason). Read-only.
+    评价意见 come from the latest verdict (a reopen has no rating; its comment is the reason). 办结答复 is the
+    concierge's latest answer; 重办次数 counts the reopen verdicts (the enterprise's and on callbacks). Read-only.
     """
     today = today or timezone.localdate()
     labels = _Labels()
@@ -239,7 +260,7 @@ def case_ledger(cases: QuerySet[Case], *, today: date | None = None) -> bytes:
             if value is None:
                 continue
             if isinstance(value, str):
-                wrap = formats["wrap"] if column == _SUMMARY_COLUMN else None
+                wrap = formats["wrap"] if column in _WRAPPED_COLUMNS else None
                 sheet.write_string(row, column, _ILLEGAL_CHARACTERS.sub("", value), wrap)
             elif isinstance(value, date):
                 sheet.write_datetime(row, column, value, formats[datetime if isinstance(value, datetime) else date])

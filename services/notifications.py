@@ -99,10 +99,11 @@ def _staff_recipients(event: CaseEvent, case: Case) -> tuple[str, list[User]] | 
         return None
     kind, who = spec
     if kind == Notice.INFO_ADDED:
-        # The enterprise's own additions concern the concierge; staff notes do not, and several files sent at
-        # once are one piece of news while the first notice is unread.
+        # The enterprise's own additions concern the concierge; staff notes do not, nor the files sent with the
+        # submission (the new case is the news), and several files sent at once are one piece of news while the
+        # first notice is unread.
         actor = event.actor
-        if actor is None or actor.enterprise_id != case.enterprise_id:
+        if actor is None or actor.enterprise_id != case.enterprise_id or (event.data or {}).get("with_submission"):
             return None
         unread = Notification.objects.filter(case=case, kind=kind, read_at__isnull=True)
         people = [u for u in _concierges(case) if not unread.filter(recipient=u).exists()]
@@ -119,9 +120,12 @@ def _staff_recipients(event: CaseEvent, case: Case) -> tuple[str, list[User]] | 
 
 def notice_for(event: CaseEvent) -> str | None:
     """The notice kind `event` calls for, if any. A decomposition that adds tasks to work already under way
-    (after a reopen) is not news to the enterprise."""
+    (after a reopen) is not news to the enterprise; a case it did not submit itself (staff registered a call or
+    a visit, the hotline passed it on) is."""
     if event.kind == Kind.DECOMPOSED and event.from_status == event.to_status:
         return None
+    if event.kind == Kind.SUBMITTED:
+        return Notice.CASE_FILED if event.actor is not None and not event.actor.enterprise_id else None
     return ENTERPRISE_NOTICES.get(event.kind)
 
 

@@ -40,6 +40,15 @@ def can_submit_for(user: User, enterprise: Enterprise, project: Project | None =
     )
 
 
+def can_register_cases(user: User) -> bool:
+    """Who registers cases received by phone, from the hotline or at a walk-in (登记诉求) in the workbench:
+    concierges, leaders and administrators — not task units, enterprise users or integrations. For which
+    enterprise each may register is `can_submit_for`."""
+    if not user or not user.is_authenticated or not user.is_active or user.enterprise_id:
+        return False
+    return is_zone_wide(user) or has_role(user, Role.CONCIERGE)
+
+
 def can_work_task(user: User, task: Task) -> bool:
     """The unit's work on a task: start, complete, return, ask for an extension."""
     if has_role(user, Role.ADMINISTRATOR):

@@ -13,7 +13,9 @@ The rules (N = REMINDER_YELLOW_AFTER_DAYS, M = REMINDER_RED_AFTER_DAYS, in worki
   by M → the linked leader of the enterprise or project (红牌督办);
 - a case not accepted in time → its concierge; overdue by REMINDER_ACCEPT_ESCALATE_AFTER_DAYS → the
   linked leader;
-- a verdict due today → the enterprise's users; not given in time → the concierge, to call back (回访).
+- a verdict due today → the enterprise's users; not given in time → the concierge, to call back (回访);
+- a case sent back (重办) and not taken up by `redo_due_on` (no task reopened or added, no new answer) → its
+  concierge and backup; overdue by REMINDER_ACCEPT_ESCALATE_AFTER_DAYS → the linked leader.
 """
 
 import uuid
@@ -89,6 +91,12 @@ def due_reminders(now: datetime | None = None, calendar: WorkingCalendar | None 
         if accept_due_on <= accept_escalate:
             due.append(Due(Kind.ACCEPT_ESCALATED, pk, None, accept_due_on))
 
+    redo_late = Case.objects.filter(status=CS.IN_PROGRESS, redo_due_on__lt=today)
+    for pk, redo_due_on in redo_late.values_list("pk", "redo_due_on"):
+        due.append(Due(Kind.REDO_OVERDUE, pk, None, redo_due_on))
+        if redo_due_on <= accept_escalate:
+            due.append(Due(Kind.REDO_ESCALATED, pk, None, redo_due_on))
+
     resolved = Case.objects.filter(status=CS.RESOLVED, verdict_due_on__lte=today)
     for pk, verdict_due_on in resolved.values_list("pk", "verdict_due_on"):
         kind = Kind.VERDICT_DUE if verdict_due_on == today else Kind.CALLBACK_DUE
@@ -148,9 +156,9 @@ class Recipients:
         elif reminder.kind == Kind.TASK_YELLOW:
             department = task.department or (task.task_force.lead_department if task.task_force_id else None)
             people = [department.head if department else None]
-        elif reminder.kind in (Kind.TASK_RED, Kind.ACCEPT_ESCALATED):
+        elif reminder.kind in (Kind.TASK_RED, Kind.ACCEPT_ESCALATED, Kind.REDO_ESCALATED):
             people = [linked_leader(case)]
-        elif reminder.kind == Kind.ACCEPT_OVERDUE:
+        elif reminder.kind in (Kind.ACCEPT_OVERDUE, Kind.REDO_OVERDUE):
             people = [concierge, case.enterprise.backup_concierge]
         elif reminder.kind == Kind.VERDICT_DUE:
             people = self.enterprise_users.get(case.enterprise_id, [])

@@ -6,7 +6,7 @@ Visibility is decided here and only here: an object outside a user's queryset do
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from services.roles import Role, has_role, is_zone_wide
-from tracker.models import Case, CaseEvent, Enterprise, Project, Task, TaskForce, User
+from tracker.models import Attachment, Case, CaseEvent, Enterprise, Project, Task, TaskForce, User
 
 
 def task_unit_q(user: User, prefix: str = "") -> Q:
@@ -119,6 +119,40 @@ def task_forces_visible_to(user: User) -> QuerySet[TaskForce]:
     if not user or not user.is_authenticated or not user.is_active:
         return TaskForce.objects.none()
     return TaskForce.objects.filter(Q(case__isnull=True) | Q(case__in=cases_visible_to(user).values("pk")))
+
+
+def enterprises_filed_for_by(user: User) -> QuerySet[Enterprise]:
+    """Enterprises `user` may register a case for (services.permissions.can_submit_for): any for leaders,
+    administrators and integrations; else those they are concierge or backup of, and the enterprises of the
+    projects they are concierge or backup of."""
+    enterprises = enterprises_visible_to(user)
+    if user.enterprise_id or sees_whole_zone(user):
+        return enterprises
+    linked_projects = Project.objects.filter(concierge_of_q(user)).values("enterprise_id")
+    return enterprises.filter(concierge_of_q(user) | Q(pk__in=linked_projects))
+
+
+def projects_filed_for_by(user: User, enterprise: Enterprise | int) -> QuerySet[Project]:
+    """The projects of `enterprise` a case registered by `user` may concern: all of them when the user may file
+    for the whole enterprise, else those they are concierge or backup of."""
+    pk = enterprise.pk if isinstance(enterprise, Enterprise) else enterprise
+    projects = projects_visible_to(user).filter(enterprise_id=pk).order_by("name", "pk")
+    if (
+        user.enterprise_id
+        or sees_whole_zone(user)
+        or enterprises_visible_to(user).filter(concierge_of_q(user), pk=pk).exists()
+    ):
+        return projects
+    return projects.filter(concierge_of_q(user))
+
+
+def attachments_visible_to(user: User, case: Case) -> QuerySet[Attachment]:
+    """The files of a case `user` may see (the case itself is visible to them): all of them for staff; for an
+    enterprise or an integration, not those kept to staff (a unit's internal replies)."""
+    files = case.attachments.select_related("uploaded_by", "task").order_by("created_at", "id")
+    if user.enterprise_id or has_role(user, Role.INTEGRATION):
+        files = files.filter(staff_only=False)
+    return files
 
 
 def case_timeline(case: Case) -> QuerySet[CaseEvent]:

@@ -165,13 +165,18 @@ def _task_figures(tasks: QuerySet[Task], today: date) -> dict:
 
 
 def _satisfaction(cases: QuerySet[Case]) -> dict:
+    """The enterprise's own verdicts and callbacks after its verdict window; early callbacks (提前回访, given
+    by phone while the enterprise could still answer itself) counted apart, never in the rate."""
+    counted, early = Q(early=False), Q(early=True)
     counts = (
         Feedback.objects.filter(case__in=cases.values("pk"))
         .order_by()
         .aggregate(
-            verdicts=Count("pk"),
-            satisfied=Count("pk", filter=Q(rating__in=SATISFIED_RATINGS)),
-            **{f"rating_{rating}": Count("pk", filter=Q(rating=rating)) for rating in Rating.values},
+            verdicts=Count("pk", filter=counted),
+            satisfied=Count("pk", filter=counted & Q(rating__in=SATISFIED_RATINGS)),
+            early_verdicts=Count("pk", filter=early),
+            early_satisfied=Count("pk", filter=early & Q(rating__in=SATISFIED_RATINGS)),
+            **{f"rating_{rating}": Count("pk", filter=counted & Q(rating=rating)) for rating in Rating.values},
         )
     )
     return {
@@ -182,6 +187,7 @@ def _satisfaction(cases: QuerySet[Case]) -> dict:
             {"rating": rating.value, "label": str(rating.label), "count": counts[f"rating_{rating.value}"]}
             for rating in sorted(Rating, reverse=True)
         ],
+        "early_callbacks": {"verdicts": counts["early_verdicts"], "satisfied": counts["early_satisfied"]},
     }
 
 
@@ -202,8 +208,9 @@ def dashboard(*, user: User, today: date | None = None) -> dict:
     Read-only; a constant number of queries whatever the number of cases, departments or categories.
     Keys: cases_by_status, cases_by_category, overdue_tasks_by_department, overdue_cases, on_time,
     time_to_close (working days from the local date submitted to the local date closed, as
-    `services.calendar.working_days_between` counts them), satisfaction (every verdict row, both sources;
-    satisfied = rated 5, 4 or 3) and coverage.
+    `services.calendar.working_days_between` counts them), satisfaction (the enterprise's verdicts and the
+    callbacks after its verdict window; satisfied = rated 5, 4 or 3; early callbacks apart in `early_callbacks`)
+    and coverage.
     """
     today = today or timezone.localdate()
     cases = cases_visible_to(user)

@@ -4,17 +4,23 @@ reopen, cancel — plus deadline extensions (延期) requested by the unit and d
 Every function locks the case, then the task, and records one event per transition on the case's timeline.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
 from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from services import calendar
+from services.attachments import check_uploads, store_files
+from services.cases import files_event_data
 from services.errors import Conflict, IllegalTransition, NotFound, NotPermitted
 from services.locking import lock_case, lock_task
 from services.permissions import can_decide_extension, can_handle_case, can_work_task
+from services.roles import Role
+from services.selectors import active_staff
 from services.states import (
     WORKING_TASK_STATES,
     apply_transition,
@@ -46,14 +52,88 @@ def unit_name(task_force: TaskForce | None, department: Department | None) -> st
     return task_force.name if task_force else department.name if department else ""
 
 
+def task_forces_for_case(case: Case) -> QuerySet[TaskForce]:
+    """The task forces a task of `case` may be given to: the active standing ones and those formed for this case
+    (never another case's own task force), this case's first."""
+    return TaskForce.objects.filter(Q(case__isnull=True) | Q(case=case), is_active=True).order_by(
+        F("case_id").desc(nulls_last=True), "-is_standing", "name", "id"
+    )
+
+
+def assignable_staff() -> QuerySet[User]:
+    """Staff who may be named a task's assignee (承办人): active staff accounts, never an enterprise's user, an
+    integration account or an administrator."""
+    return active_staff().filter(is_superuser=False).exclude(groups__name=Role.ADMINISTRATOR)
+
+
+@dataclass
+class UnitPeople:
+    """Who may be named the assignee of a task given to each unit (`people_of_units`)."""
+
+    people: dict[int, User]  # every person below, by id, ordered by name
+    task_forces: dict[int, list[int]]  # task force id -> its lead and members, then its departments' officers
+    departments: dict[int, list[int]]  # department id -> its officers
+
+    def of(self, task_force: TaskForce | None, department: Department | None) -> list[int]:
+        """The people of a task force and/or a department (a task may name both), without repeats."""
+        ids = (self.task_forces.get(task_force.pk, []) if task_force else []) + (
+            self.departments.get(department.pk, []) if department else []
+        )
+        return list(dict.fromkeys(ids))
+
+
+def people_of_units(*, task_forces: Iterable[TaskForce], departments: Iterable[Department]) -> UnitPeople:
+    """The people of each unit: a department's officers; a task force's lead and members, then the officers of
+    its lead and assisting departments (they work its tasks too, `services.permissions.can_work_task`).
+
+    Three queries whatever the number of units and staff."""
+    task_forces, departments = list(task_forces), list(departments)
+    forces = {tf.pk: tf for tf in task_forces}
+    members: dict[int, list[int]] = {pk: [] for pk in forces}
+    for tf_id, user_id in TaskForce.members.through.objects.filter(taskforce_id__in=forces).values_list(
+        "taskforce_id", "user_id"
+    ):
+        members[tf_id].append(user_id)
+    units_of_force = {pk: [tf.lead_department_id] for pk, tf in forces.items()}
+    for tf_id, dept_id in TaskForce.assisting_departments.through.objects.filter(taskforce_id__in=forces).values_list(
+        "taskforce_id", "department_id"
+    ):
+        units_of_force[tf_id].append(dept_id)
+    department_ids = {d.pk for d in departments} | {d for ids in units_of_force.values() for d in ids}
+    named = {tf.lead_id for tf in task_forces if tf.lead_id} | {u for ids in members.values() for u in ids}
+    is_officer = Exists(User.groups.through.objects.filter(user_id=OuterRef("pk"), group__name=Role.DEPARTMENT_OFFICER))
+    people = {
+        user.pk: user
+        for user in assignable_staff()
+        .annotate(is_officer=is_officer)
+        .filter(Q(pk__in=named) | Q(department_id__in=department_ids, is_officer=True))
+        .select_related("department")
+    }
+    officers: dict[int, list[int]] = {}
+    for user in people.values():  # in name order
+        if user.is_officer and user.department_id in department_ids:
+            officers.setdefault(user.department_id, []).append(user.pk)
+    rank = {pk: n for n, pk in enumerate(people)}
+
+    def force_people(tf: TaskForce) -> list[int]:
+        ids = [tf.lead_id] if tf.lead_id else []
+        ids += sorted((pk for pk in members[tf.pk] if pk in rank), key=rank.__getitem__)
+        ids += [pk for dept in units_of_force[tf.pk] for pk in officers.get(dept, [])]
+        return [pk for pk in dict.fromkeys(ids) if pk in people]
+
+    return UnitPeople(
+        people=people,
+        task_forces={pk: force_people(tf) for pk, tf in forces.items()},
+        departments={d.pk: officers.get(d.pk, []) for d in departments},
+    )
+
+
 def assignee_belongs_to_unit(assignee: User, task_force: TaskForce | None, department: Department | None) -> bool:
-    departments = {d.pk for d in (department,) if d}
-    if task_force:
-        departments.add(task_force.lead_department_id)
-        departments.update(task_force.assisting_departments.values_list("pk", flat=True))
-        if task_force.lead_id == assignee.pk or task_force.members.filter(pk=assignee.pk).exists():
-            return True
-    return assignee.department_id in departments
+    """Whether `assignee` is one of the people of the task force or department (`people_of_units`)."""
+    people = people_of_units(
+        task_forces=[task_force] if task_force else [], departments=[department] if department else []
+    )
+    return assignee.pk in people.of(task_force, department)
 
 
 def _check_unit(errors: FieldErrors, prefix: str, case: Case, task_force, department, assignee) -> None:
@@ -66,11 +146,7 @@ def _check_unit(errors: FieldErrors, prefix: str, case: Case, task_force, depart
         errors.add(f"{prefix}task_force", _("该专班已停用"))
     if department is not None and not department.is_active:
         errors.add(f"{prefix}department", _("该部门已停用"))
-    if assignee is not None and (
-        assignee.enterprise_id
-        or not assignee.is_active
-        or not assignee_belongs_to_unit(assignee, task_force, department)
-    ):
+    if assignee is not None and not assignee_belongs_to_unit(assignee, task_force, department):
         errors.add(f"{prefix}assignee", _("承办人须为该专班或部门的在职人员"))
 
 
@@ -129,6 +205,7 @@ def decompose_case(
         now = timezone.now()
         if case.status == Case.Status.ACCEPTED:
             apply_transition(case, "decompose", actor=actor, data={"tasks": len(cleaned)}, at=now)
+        _redo_taken_up(case)
         default_due = _default_due(case, today)
         created = []
         for spec, title, description, due_on in cleaned:
@@ -159,6 +236,13 @@ def decompose_case(
     return created
 
 
+def _redo_taken_up(case: Case) -> None:
+    """The concierge has acted on a case sent back (重办): its redo deadline is met. Caller holds the case lock."""
+    if case.redo_due_on is not None:
+        case.redo_due_on = None
+        Case.objects.filter(pk=case.pk).update(redo_due_on=None)
+
+
 def _require_worker(actor: User, task: Task) -> None:
     if not can_work_task(actor, task):
         raise NotPermitted(_("此事项不是交办给您或您的单位的"))
@@ -179,44 +263,73 @@ def _require_case_in_progress(task: Task) -> None:
 
 
 def start_task(*, actor: User, task: Task | int, expected_version: int | None = None) -> Task:
-    """The unit signs for the task (签收) and starts work."""
+    """The unit signs for the task (签收) and starts work. A task given to the unit as a whole is then the signer's
+    (承办人), when the signer belongs to the unit."""
     with transaction.atomic():
         task = lock_task(actor, task)
         _require_worker(actor, task)
         check_version(task, expected_version)
         now = timezone.now()
-        apply_transition(task, "start", actor=actor, data={"task": task.title}, changes={"started_at": now}, at=now)
+        data = {"task": task.title}
+        changes = {"started_at": now}
+        if task.assignee_id is None and assignee_belongs_to_unit(actor, task.task_force, task.department):
+            changes["assignee"] = actor
+            data["assignee"] = actor.display_name
+        apply_transition(task, "start", actor=actor, data=data, changes=changes, at=now)
     return task
 
 
-def complete_task(*, actor: User, task: Task | int, result: str, expected_version: int | None = None) -> Task:
-    """The unit reports the task done with its result."""
+def complete_task(
+    *,
+    actor: User,
+    task: Task | int,
+    result: str,
+    expected_version: int | None = None,
+    files=(),
+    staff_only: bool = True,
+) -> Task:
+    """The unit reports the task done with its result and any files of it (a 复函, a 承诺函). The files are the
+    unit's reply to the concierge and stay with staff unless the unit shares them (`staff_only=False`)."""
+    files = list(files)
     with transaction.atomic():
         task = lock_task(actor, task)
         _require_worker(actor, task)
         check_version(task, expected_version)
-        result = require_text("result", result, max_length=10000)
+        errors = FieldErrors()
+        result = errors.text("result", result, max_length=10000)
+        check_uploads(errors, files, existing=task.case.attachments.count())
+        errors.raise_if_any()
         now = timezone.now()
         apply_transition(
             task,
             "complete",
             actor=actor,
             note=result,
-            data={"task": task.title},
+            data={"task": task.title, **files_event_data(files)},
             changes={"result": result, "completed_at": now},
             at=now,
         )
+        store_files(actor=actor, case=task.case, task=task, uploads=files, staff_only=bool(staff_only), at=now)
     return task
 
 
-def return_task(*, actor: User, task: Task | int, reason: str, expected_version: int | None = None) -> Task:
-    """The unit hands the task back to the concierge: not theirs, or not doable as asked."""
+def return_task(*, actor: User, task: Task | int, reason: str, expected_version: int | None = None, files=()) -> Task:
+    """The unit hands the task back to the concierge: not theirs, or not doable as asked — with any papers that
+    show why, which stay with staff."""
+    files = list(files)
     with transaction.atomic():
         task = lock_task(actor, task)
         _require_worker(actor, task)
         check_version(task, expected_version)
-        reason = require_text("reason", reason, max_length=2000)
-        apply_transition(task, "return", actor=actor, note=reason, data={"task": task.title})
+        errors = FieldErrors()
+        reason = errors.text("reason", reason, max_length=2000)
+        check_uploads(errors, files, existing=task.case.attachments.count())
+        errors.raise_if_any()
+        now = timezone.now()
+        apply_transition(
+            task, "return", actor=actor, note=reason, data={"task": task.title, **files_event_data(files)}, at=now
+        )
+        store_files(actor=actor, case=task.case, task=task, uploads=files, staff_only=True, at=now)
     return task
 
 
@@ -289,6 +402,7 @@ def reopen_task(
         due_on = errors.date_not_before("due_on", due_on, today)
         errors.raise_if_any()
         due = calendar.DueDate(due_on, False) if due_on else _default_due(task.case, today)
+        _redo_taken_up(task.case)
         apply_transition(
             task,
             "reopen",

@@ -42,6 +42,27 @@ NOTE_IN_SENTENCE = frozenset(
 )
 
 _FILE_ADDED = gettext_lazy("%(actor)s 上传了附件 %(file)s")
+# A case staff (or the hotline) filed on the enterprise's behalf: who registered it, from which channel.
+_FILED = gettext_lazy("%(actor)s 登记了诉求（%(channel_label)s）")
+# A callback before the enterprise's verdict window ended, and one that names whom staff spoke to.
+_EARLY_CALLBACK = {
+    Kind.CALLBACK_CONFIRMED: gettext_lazy(
+        "%(actor)s 在企业验收期限内提前电话回访 %(contact)s，企业确认办结，评价：%(rating)s"
+    ),
+    Kind.CALLBACK_REOPENED: gettext_lazy("%(actor)s 在企业验收期限内提前电话回访 %(contact)s，企业要求重办：%(note)s"),
+}
+_CALLBACK_WITH_CONTACT = {
+    Kind.CALLBACK_CONFIRMED: gettext_lazy("%(actor)s 电话回访 %(contact)s，企业确认办结，评价：%(rating)s"),
+    Kind.CALLBACK_REOPENED: gettext_lazy("%(actor)s 电话回访 %(contact)s，企业要求重办：%(note)s"),
+}
+_CONTACT_WITH_PHONE = gettext_lazy("%(name)s（%(phone)s）")
+
+
+def _contact(data: dict) -> str:
+    name, phone = data.get("contact_name") or "", data.get("contact_phone") or ""
+    if name and phone:
+        return str(_CONTACT_WITH_PHONE) % {"name": name, "phone": phone}
+    return name or phone
 
 
 def describe_event(event: CaseEvent) -> str:
@@ -62,6 +83,16 @@ def describe_event(event: CaseEvent) -> str:
     template = _SENTENCES.get(event.kind)
     if event.kind == Kind.INFO_ADDED and values.get("file"):
         template = _FILE_ADDED
+    channel = (event.data or {}).get("channel")
+    if event.kind == Kind.SUBMITTED and event.actor and not event.actor.enterprise_id and channel in Case.Channel:
+        values["channel_label"] = Case.Channel(channel).label
+        template = _FILED
+    if event.kind in _EARLY_CALLBACK:
+        values["contact"] = _contact(event.data or {})
+        if (event.data or {}).get("early"):
+            template = _EARLY_CALLBACK[event.kind]
+        elif values["contact"]:
+            template = _CALLBACK_WITH_CONTACT[event.kind]
     return str(template) % values if template else str(event.get_kind_display())
 
 

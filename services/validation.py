@@ -1,10 +1,17 @@
 """Input checks shared by the services: collect every bad field, then refuse once, naming them all."""
 
+import re
 from datetime import date
 
 from django.utils.translation import gettext as _
 
 from services.errors import InvalidInput
+
+# A mainland mobile number (optionally +86), or a landline with or without its area code and an extension
+# after 转; spaces, dashes and brackets between the groups are ignored ("0512-5777 1234", "(0512)57771234").
+_MOBILE = re.compile(r"(?:\+?86)?1[3-9]\d{9}")
+_LANDLINE = re.compile(r"(?:0\d{2,3})?[2-9]\d{6,7}(?:转\d{1,6})?")
+_PHONE_SEPARATORS = re.compile(r"[\s\-()（）]")
 
 
 class FieldErrors:
@@ -31,6 +38,16 @@ class FieldErrors:
                 field,
                 _("不能超过%(max)d个字符（当前%(length)d个）") % {"max": max_length, "length": len(value)},
             )
+        return value
+
+    def phone(self, field: str, value, *, required: bool = True) -> str:
+        """Return a telephone number stripped, recording an error if it is missing (when required), not text,
+        or not a mobile or landline number."""
+        value = self.text(field, value, required=required, max_length=30)
+        if value and field not in self.errors:
+            compact = _PHONE_SEPARATORS.sub("", value)
+            if not (_MOBILE.fullmatch(compact) or _LANDLINE.fullmatch(compact)):
+                self.add(field, _("请填写有效的手机号或固定电话（如 13812345678、0512-57771234）"))
         return value
 
     def choice(self, field: str, value, choices, *, default=None) -> str | None:

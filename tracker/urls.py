@@ -10,3 +10,5 @@ urlpatterns = [
     path("api/", include("tracker.api.urls")),
     path("portal/", include("tracker.portal.urls")),
 ]
+
+handler500 = "tracker.api.errors.server_error"

@@ -36,7 +36,7 @@ def _messages(response) -> list[str]:
 def test_each_role_opens_the_admin_to_its_own_work(client, zone):
     # Given staff of every role, when each opens /admin/, then each lands on their queue
     expectations = {
-        zone.concierge: reverse("admin:tracker_case_changelist") + "?queue=mine",
+        zone.concierge: reverse("admin:tracker_case_changelist") + "?queue=mine&state=open",
         zone.officer: reverse("admin:tracker_task_changelist") + "?queue=mine&state=open",
         zone.member: reverse("admin:tracker_task_changelist") + "?queue=mine&state=open",
         zone.leader: reverse("admin:dashboard"),
@@ -214,12 +214,28 @@ def test_callback_records_the_verdict_by_phone(client, zone):
     # Confirming without a rating is refused on the field
     response = client.post(_action_url(case, "callback"), {"version": case.version, "verdict": "confirm"})
     assert response.status_code == 200 and "请选择满意度" in response.content.decode()
+    # The enterprise's own window is still open: the form says what an early callback needs, and refuses without it
+    form = client.get(_action_url(case, "callback")).content.decode()
+    assert "回访对象" in form and "提前回访须填写" in form
     response = client.post(
         _action_url(case, "callback"), {"version": case.version, "verdict": "confirm", "rating": "4", "comment": "满意"}
     )
+    assert response.status_code == 200 and "提前回访须记录回访对象" in response.content.decode()
+    response = client.post(
+        _action_url(case, "callback"),
+        {
+            "version": case.version,
+            "verdict": "confirm",
+            "rating": "4",
+            "comment": "王经理表示满意",
+            "contact_name": "王经理",
+            "contact_phone": "0512-57001234",
+        },
+    )
     assert response.status_code == 302
     case.refresh_from_db()
-    assert case.status == CS.CLOSED and case.feedback.get().rating == 4
+    feedback = case.feedback.get()
+    assert case.status == CS.CLOSED and (feedback.rating, feedback.early, feedback.contact_name) == (4, True, "王经理")
 
 
 def test_a_leader_reassigns_the_concierge(client, zone):

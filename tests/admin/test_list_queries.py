@@ -15,8 +15,12 @@ MAX_QUERIES = 25
 
 PAGES = [
     ("admin:tracker_case_changelist", "?queue=mine"),
+    ("admin:tracker_case_changelist", "?queue=mine&state=open"),
+    ("admin:tracker_case_changelist", "?state=finished"),
     ("admin:tracker_case_changelist", "?deadline=overdue"),
     ("admin:tracker_task_changelist", "?queue=mine&state=open"),
+    ("admin:tracker_task_changelist", "?deadline=red"),
+    ("admin:tracker_task_changelist", "?deadline=yellow"),
     ("admin:tracker_caseevent_changelist", ""),
     ("admin:tracker_enterprise_changelist", ""),
     ("admin:tracker_extension_changelist", "?status__exact=pending"),

@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.services.helpers import case_at
-from tracker.models import Case, Enterprise, Visit
+from tests.services.helpers import case_at, run_case_action
+from tracker.models import Case, Enterprise, Feedback, Visit
 
 pytestmark = pytest.mark.django_db
 CS = Case.Status
@@ -83,6 +83,27 @@ def test_dashboard_shows_figures_that_link_to_their_lists(client, zone):
     # Coverage links open the enterprise list behind the figure
     response = client.get(reverse("admin:tracker_enterprise_changelist") + "?contact=none")
     assert response.status_code == 200
+
+
+def test_dashboard_counts_early_phone_verdicts_apart_and_lists_them(client, zone):
+    # Given a case the enterprise confirmed itself (非常满意), and one closed on an early callback (不满意)
+    case_at(zone, CS.CLOSED)
+    early = case_at(zone, CS.RESOLVED, title="提前回访的诉求")
+    run_case_action(zone, "callback_confirm", early)
+    Feedback.objects.filter(case=early).update(rating=Feedback.Rating.DISSATISFIED)
+    client.force_login(zone.leader)
+    # When a leader opens the dashboard
+    page = client.get(reverse("admin:dashboard")).content.decode()
+    # Then the satisfaction rate is the enterprise's own verdict alone, the early phone verdict shown apart
+    assert "100.0%" in page and "1 / 1 次评价" in page
+    assert "另有 1 次提前电话回访，不计入满意率" in page
+    assert "提前电话回访 1 次（其中满意 0 次）" in page
+    # And the early verdicts open as a list of their own, filtered by 提前回访
+    feedback = client.get(reverse("admin:tracker_feedback_changelist") + "?early__exact=1")
+    assert feedback.status_code == 200 and early.number in feedback.content.decode()
+    assert "?early__exact=1" in page
+    unsatisfied = client.get(reverse("admin:tracker_feedback_changelist") + "?satisfied=no&early__exact=0")
+    assert unsatisfied.status_code == 200 and early.number not in unsatisfied.content.decode()
 
 
 def test_export_gives_the_filtered_list_as_an_excel_ledger(client, zone):

@@ -4,7 +4,7 @@ import pytest
 
 from services import tasks as task_services
 from tests.factories import ProjectFactory
-from tests.services.helpers import case_at
+from tests.services.helpers import after_verdict_window, case_at
 from tracker.models import Case, CaseEvent
 
 pytestmark = pytest.mark.django_db
@@ -173,16 +173,55 @@ def test_confirm_needs_a_rating_from_one_to_five(zone, api):
 
 
 def test_callback_records_the_verdict_given_by_phone(zone, api):
+    # Given a case whose enterprise let its verdict window pass
     case = case_at(zone, Case.Status.RESOLVED)
+    with after_verdict_window(case):
+        response = api(zone.concierge).post(
+            f"/api/v1/cases/{case.pk}/callback/", {"verdict": "confirm", "rating": 4}, format="json"
+        )
+        assert response.status_code == 200 and response.json()["status"] == "closed"
+        assert response.json()["feedback"][-1]["source"] == "callback"
+        assert response.json()["feedback"][-1]["early"] is False
+        again = api(zone.concierge).post(
+            f"/api/v1/cases/{case.pk}/callback/", {"verdict": "confirm", "rating": 4}, format="json"
+        )
+        assert again.status_code == 409
+
+
+def test_an_early_callback_needs_the_contact_and_what_they_said(zone, api):
+    # Given a case answered minutes ago: the enterprise's verdict window is open
+    case = case_at(zone, Case.Status.RESOLVED)
+    # When the concierge posts a phone verdict naming nobody
+    refused = api(zone.concierge).post(
+        f"/api/v1/cases/{case.pk}/callback/", {"verdict": "confirm", "rating": 4}, format="json"
+    )
+    # Then it is refused on the fields it lacks, and nothing changed
+    assert refused.status_code == 400
+    assert set(refused.json()["fields"]) == {"contact_name", "contact_phone", "comment"}
+    assert _nothing_changed(case)
+    # When it names the person spoken to and what they said
     response = api(zone.concierge).post(
-        f"/api/v1/cases/{case.pk}/callback/", {"verdict": "confirm", "rating": 4}, format="json"
+        f"/api/v1/cases/{case.pk}/callback/",
+        {
+            "verdict": "confirm",
+            "rating": 4,
+            "comment": "王经理表示问题已解决",
+            "contact_name": "王经理",
+            "contact_phone": "13812345678",
+        },
+        format="json",
     )
+    # Then the case closes, the verdict shown as an early callback with whom it was given
     assert response.status_code == 200 and response.json()["status"] == "closed"
-    assert response.json()["feedback"][-1]["source"] == "callback"
-    again = api(zone.concierge).post(
-        f"/api/v1/cases/{case.pk}/callback/", {"verdict": "confirm", "rating": 4}, format="json"
-    )
-    assert again.status_code == 409
+    feedback = response.json()["feedback"][-1]
+    assert (feedback["early"], feedback["contact_name"], feedback["contact_phone"]) == (True, "王经理", "13812345678")
+
+
+def test_the_callback_schema_documents_the_contact_fields(zone, client):
+    schema = client.get("/api/schema/?format=json").json()
+    fields = schema["components"]["schemas"]["CallbackInputRequest"]["properties"]
+    assert {"contact_name", "contact_phone"} <= set(fields)
+    assert {"early", "contact_name", "contact_phone"} <= set(schema["components"]["schemas"]["Feedback"]["properties"])
 
 
 def test_decompose_errors_land_on_the_task_they_belong_to(zone, api):

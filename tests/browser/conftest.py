@@ -13,7 +13,7 @@ import pytest
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1366, "height": 900}
+DESKTOP = {"width": 1440, "height": 900}
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ force completes the task, the concierge resolves it — checking what the page s
 import pytest
 
 from services import cases as case_services
-from tests.browser.conftest import PHONE, screenshot
+from tests.browser.conftest import DESKTOP, PHONE, screenshot
 from tracker.models import Case, Task
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,6 +20,13 @@ def log_in(page, live_server, user):
     page.click("input[type=submit]")
 
 
+def at_phone_size(page, name: str) -> None:
+    """Show the page at 390 px, screenshot it, and check nothing is wider than the screen."""
+    page.set_viewport_size(PHONE)
+    screenshot(page, name)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
+
+
 def test_concierge_and_task_force_take_a_case_to_resolution(page, live_server, zone):
     # Given a case the enterprise submitted
     case = case_services.submit_case(
@@ -32,9 +39,14 @@ def test_concierge_and_task_force_take_a_case_to_resolution(page, live_server, z
 
     # When the concierge logs in, they land on their cases, with this one waiting to be accepted
     log_in(page, live_server, zone.concierge)
-    page.wait_for_url("**/admin/tracker/case/?queue=mine")
+    page.wait_for_url("**/admin/tracker/case/?queue=mine&state=open")
     row = page.locator("#result_list tbody tr", has_text=case.number)
     assert "待受理" in row.inner_text()
+    screenshot(page, "queue-1440")
+    # On a phone the queue is a stack of cards, each cell under its column's name, nothing wider than the screen
+    at_phone_size(page, "queue-390")
+    assert row.locator("td.field-title").get_attribute("data-label") == "标题"
+    page.set_viewport_size(DESKTOP)
     row.get_by_role("link", name=case.number).click()
 
     # The case page shows the enterprise and the buttons the concierge may use now
@@ -45,6 +57,9 @@ def test_concierge_and_task_force_take_a_case_to_resolution(page, live_server, z
         "request_info",
         "decline",
     ]
+    screenshot(page, "case-page-submitted-1440")
+    at_phone_size(page, "case-page-submitted-390")
+    page.set_viewport_size(DESKTOP)
     page.click("[data-action=accept]")
     assert "已受理" in page.locator(".messagelist").inner_text()
     assert "张三 受理了诉求" in page.locator(".timeline").inner_text()
@@ -63,6 +78,8 @@ def test_concierge_and_task_force_take_a_case_to_resolution(page, live_server, z
     # The task force member finds the task in their queue, signs for it and completes it
     log_in(page, live_server, zone.member)
     page.wait_for_url("**/admin/tracker/task/?queue=mine&state=open")
+    at_phone_size(page, "task-queue-390")
+    page.set_viewport_size(DESKTOP)
     page.get_by_role("link", name="核实用地红线并出具意见").click()
     page.click("[data-action=start]")
     assert "已签收" in page.locator(".messagelist").inner_text()

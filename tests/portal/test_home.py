@@ -3,8 +3,13 @@
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from services import cases as case_services
+from services.calendar import WorkingCalendar, working_days_between
+from services.reminders import working_days_ago
 from tests.portal.conftest import html, other_case_at
 from tests.services.helpers import case_at
 from tracker.models import Case
@@ -97,3 +102,32 @@ def test_the_list_is_paged_by_twenty(portal, zone):
     assert not set(_listed(first)) & set(_listed(second))
     # And a page past the end shows the last page rather than an error
     assert _listed(html(portal.get("/portal/", {"page": 99}))) == _listed(second)
+
+
+def test_a_late_case_says_plainly_how_many_working_days_the_zone_is_late(portal, zone, django_assert_max_num_queries):
+    # Given a case not accepted by its date and one whose unit is past its deadline, 8 working days ago
+    today = timezone.localdate()
+    due = working_days_ago(today, 8, WorkingCalendar.load())
+    late = working_days_between(due, today)
+    submitted = case_at(zone, CS.SUBMITTED, title="新厂房用电增容")
+    in_progress = case_at(zone, CS.IN_PROGRESS, title="规划许可加快办理")
+    Case.objects.filter(pk=submitted.pk).update(accept_due_on=due)
+    in_progress.tasks.update(due_on=due)
+    day = f"{due.month}月{due.day}日"
+    # When the enterprise user opens the portal
+    page = html(portal.get("/portal/"))
+    # Then each late case says it is late, by how many working days — the past date is not "expected"
+    assert f"原定 {day} 前受理，已超期 {late} 个工作日" in _row(page, submitted.number)
+    assert f"原定 {day} 前答复，已超期 {late} 个工作日" in _row(page, in_progress.number)
+    assert "预计" not in _row(page, submitted.number) + _row(page, in_progress.number)
+    # And so does the case's own page
+    case_page = html(portal.get(f"/portal/cases/{in_progress.number}/"))
+    assert f"已超期 {late} 个工作日" in case_page
+    # And more late cases cost the list no more queries (the calendar is read once for the page)
+    with CaptureQueriesContext(connection) as two_late:
+        portal.get("/portal/")
+    for i in range(5):
+        more = case_at(zone, CS.SUBMITTED, title=f"逾期诉求{i}")
+        Case.objects.filter(pk=more.pk).update(accept_due_on=due)
+    with django_assert_max_num_queries(len(two_late.captured_queries)):
+        assert "已超期" in _row(html(portal.get("/portal/")), more.number)

@@ -1,11 +1,14 @@
 """The seed: reference data, the generated demo zone, and its history checked against the services' invariants."""
 
 import io
+from datetime import date
 
 import pytest
 from django.core.management import call_command
 from django.db.models import Count
+from django.utils import timezone
 
+from seeds import texts
 from seeds.loader import load_reference_data, load_zone
 from services import audit
 from services.uscc import parse_uscc
@@ -112,3 +115,49 @@ def test_seeding_again_keeps_limits_staff_edited(demo_zone):
     load_reference_data()
     # Then the edit stands
     assert Category.objects.get(code="land").task_days == 25
+
+
+def test_generated_comments_fit_their_rating(demo_zone):
+    # No 不满意 or 非常不满意 rating comes with praise, nor a 满意 one with a complaint
+    low = Feedback.objects.filter(rating__lte=Feedback.Rating.DISSATISFIED)
+    assert low.exists()
+    assert not low.filter(comment__in=texts.PRAISE_COMMENTS).exists()
+    assert not Feedback.objects.filter(
+        rating__gte=Feedback.Rating.SATISFIED, comment__in=texts.COMPLAINT_COMMENTS
+    ).exists()
+
+
+def test_no_case_has_two_identical_tasks(demo_zone):
+    repeated = (
+        Task.objects.values("case_id", "title", "task_force_id", "department_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+    )
+    assert list(repeated[:5]) == []
+
+
+def test_generated_callbacks_keep_the_rules_of_a_callback(demo_zone):
+    # Callbacks name whom staff spoke to; one recorded while the enterprise's window was open is marked early and
+    # says what the contact said, as record_callback requires — and history's callbacks come after the window
+    callbacks = list(Feedback.objects.filter(source=Feedback.Source.CALLBACK).select_related("case"))
+    assert callbacks and all(f.contact_name for f in callbacks)
+    resolved = {}
+    for event in CaseEvent.objects.filter(kind=CaseEvent.Kind.RESOLVED).order_by("created_at", "id"):
+        resolved.setdefault(event.case_id, []).append(event)
+    for feedback in callbacks:
+        answer = [e for e in resolved[feedback.case_id] if e.created_at <= feedback.created_at][-1]
+        window_open = timezone.localdate(feedback.created_at) <= date.fromisoformat(answer.data["verdict_due_on"])
+        assert feedback.early == window_open, feedback.case.number
+        assert not feedback.early or feedback.comment
+    assert sum(not f.early for f in callbacks) > 0.9 * len(callbacks)
+
+
+def test_whoever_signed_for_a_task_is_its_assignee(demo_zone):
+    assert not Task.objects.filter(started_at__isnull=False, assignee__isnull=True).exists()
+
+
+def test_some_case_sent_back_still_waits_on_the_concierge_past_its_redo_deadline(demo_zone):
+    waiting = Case.objects.filter(status=Case.Status.IN_PROGRESS, redo_due_on__lt=timezone.localdate())
+    assert waiting.exists()
+    # with every task done: nothing was reopened or added since the enterprise sent it back
+    assert not Task.objects.filter(case__in=waiting, status__in=["pending", "in_progress", "returned"]).exists()

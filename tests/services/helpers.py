@@ -11,6 +11,7 @@ import time_machine
 from django.db import close_old_connections, connection
 from django.db.models import Max
 
+from services import calendar
 from services import cases as case_services
 from services import tasks as task_services
 from services.tasks import TaskSpec
@@ -31,6 +32,12 @@ def at(day: date | str, hour: int = 10, minute: int = 0) -> datetime:
 def frozen(moment: datetime):
     """The clock stopped at `moment` for everything inside (services read it through django.utils.timezone)."""
     return time_machine.travel(moment, tick=False)
+
+
+def after_verdict_window(case: Case):
+    """The clock stopped at 10:00 on the first working day after `case`'s verdict window: the enterprise has let
+    it pass, so a callback is no longer early."""
+    return frozen(at(calendar.add_working_days(case.verdict_due_on, 1).date))
 
 
 def case_at(zone, status: str, **kwargs) -> Case:
@@ -71,11 +78,23 @@ _CASE_CALLS = {
     ),
     "confirm": lambda zone, actor, case: case_services.confirm_case(actor=actor, case=case, rating=5, comment="满意"),
     "reopen": lambda zone, actor, case: case_services.reopen_case(actor=actor, case=case, reason="答复未解决实际问题"),
+    # Recorded with whom staff spoke, so that a callback is accepted before the enterprise's window has ended too.
     "callback_confirm": lambda zone, actor, case: case_services.record_callback(
-        actor=actor, case=case, verdict="confirm", rating=4, comment="电话回访，企业表示满意"
+        actor=actor,
+        case=case,
+        verdict="confirm",
+        rating=4,
+        comment="电话回访，企业表示满意",
+        contact_name="王经理",
+        contact_phone="0512-57001234",
     ),
     "callback_reopen": lambda zone, actor, case: case_services.record_callback(
-        actor=actor, case=case, verdict="reopen", comment="电话回访，企业认为问题仍未解决"
+        actor=actor,
+        case=case,
+        verdict="reopen",
+        comment="电话回访，企业认为问题仍未解决",
+        contact_name="王经理",
+        contact_phone="0512-57001234",
     ),
 }
 

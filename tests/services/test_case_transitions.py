@@ -9,7 +9,15 @@ from services import tasks as task_services
 from services.errors import IllegalTransition, InvalidInput
 from services.states import CASE_MOVES, case_actions_allowed
 from services.tasks import TaskSpec
-from tests.services.helpers import CASE_ACTORS, case_at, events_since, run_case_action, run_task_action, snapshot
+from tests.services.helpers import (
+    CASE_ACTORS,
+    after_verdict_window,
+    case_at,
+    events_since,
+    run_case_action,
+    run_task_action,
+    snapshot,
+)
 from tracker.models import Case, CaseEvent, Feedback, Task
 
 CS = Case.Status
@@ -253,14 +261,15 @@ def test_confirm_closes_the_case_verified_by_the_enterprise_itself(zone):
 
 
 def test_a_callback_closes_the_case_recorded_as_staff_verified(zone):
-    # Given a resolved case the enterprise did not answer in the portal
+    # Given a resolved case the enterprise did not answer in the portal within its verdict window
     case = case_at(zone, CS.RESOLVED)
     # When the concierge records the enterprise's phone verdict
-    feedback = case_services.record_callback(actor=zone.concierge, case=case, verdict="confirm", rating=5)
+    with after_verdict_window(case):
+        feedback = case_services.record_callback(actor=zone.concierge, case=case, verdict="confirm", rating=5)
     # Then the case is closed, never silently: the feedback says it came from a callback by the concierge
     case.refresh_from_db()
     assert case.status == CS.CLOSED
-    assert (feedback.source, feedback.recorded_by) == (Feedback.Source.CALLBACK, zone.concierge)
+    assert (feedback.source, feedback.recorded_by, feedback.early) == (Feedback.Source.CALLBACK, zone.concierge, False)
     assert case.events.filter(kind=Kind.CALLBACK_CONFIRMED, actor=zone.concierge).count() == 1
 
 

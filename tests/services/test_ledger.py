@@ -14,7 +14,7 @@ from services import tasks as task_services
 from services.ledger import LEDGER_COLUMNS, case_ledger
 from services.tasks import TaskSpec
 from tests.factories import EnterpriseUserFactory, ProjectFactory, make_case
-from tests.services.helpers import case_at
+from tests.services.helpers import case_at, run_case_action
 from tracker.models import Case
 
 CS = Case.Status
@@ -40,6 +40,8 @@ HEADER = [
     "事项数",
     "已完成事项",
     "事项摘要",
+    "办结答复",
+    "重办次数",
     "满意度",
     "评价意见",
 ]
@@ -76,7 +78,7 @@ def test_a_closed_case_is_one_row_with_every_column(zone):
     assert [cell.value for cell in sheet[1]] == HEADER == [str(title) for title in LEDGER_COLUMNS]
     assert all(cell.font.b for cell in sheet[1])
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == "A1:V2"
+    assert sheet.auto_filter.ref == "A1:X2"
     assert sheet.max_row == 2
     # And the row holds the case, column by column
     (row,) = _rows(data)
@@ -103,6 +105,7 @@ def test_a_closed_case_is_one_row_with_every_column(zone):
     assert row["是否逾期"] == "否"
     assert (row["事项数"], row["已完成事项"]) == (1, 1)
     assert row["事项摘要"] == f"用地保障专班：协调规划许可（已办结，期限 {task.due_on.isoformat()}）"
+    assert (row["办结答复"], row["重办次数"]) == ("规划许可已批复，可领取证书。", 0)
     assert (row["满意度"], row["评价意见"]) == ("非常满意", "感谢")
     # And times and deadlines are real Excel dates in the ledger's formats, the summary wrapped
     cells = dict(zip(HEADER, sheet[2], strict=True))
@@ -143,6 +146,22 @@ def test_the_latest_verdict_gives_the_satisfaction(zone):
     (row,) = _rows(case_ledger(Case.objects.all()))
     # Then the later verdict shows, not the first
     assert (row["满意度"], row["评价意见"]) == ("满意", "已收到")
+    # And the ledger says it was sent back once, with the answer that closed it
+    assert (row["重办次数"], row["办结答复"]) == (1, "证书已寄出。")
+
+
+def test_the_ledger_counts_every_reopening_by_the_enterprise_or_on_a_callback(zone):
+    # Given a case sent back twice (once by the enterprise, once on a callback) and another never sent back
+    case = case_at(zone, CS.RESOLVED)
+    case_at(zone, CS.SUBMITTED, title="未答复的诉求")
+    case_services.reopen_case(actor=zone.enterprise_user, case=case, reason="证书还没拿到")
+    case_services.resolve_case(actor=zone.concierge, case=case, answer="证书已寄出。")
+    run_case_action(zone, "callback_reopen", case)
+    # When the ledger is exported
+    rows = {row["标题"]: row for row in _rows(case_ledger(Case.objects.all()))}
+    # Then each row shows its own count, and no answer where none was given
+    assert (rows["厂房扩建审批进度咨询"]["重办次数"], rows["厂房扩建审批进度咨询"]["办结答复"]) == (2, "证书已寄出。")
+    assert (rows["未答复的诉求"]["重办次数"], rows["未答复的诉求"]["办结答复"]) == (0, None)
 
 
 def test_a_reopened_case_shows_the_reason_and_no_rating(zone):

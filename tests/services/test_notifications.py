@@ -392,13 +392,15 @@ def test_a_submission_tells_the_enterprise_concierge(zone):
     assert Notification.objects.get(pk__gt=last).case == case
 
 
-def test_a_submission_the_concierge_makes_for_the_enterprise_tells_nobody_on_staff(zone):
+def test_a_submission_the_concierge_makes_for_the_enterprise_tells_the_enterprise_and_nobody_on_staff(zone):
     # Given the concierge takes an issue down by phone
     last = _last()
     # When they submit it on the enterprise's behalf
-    _submit(zone, actor=zone.concierge)
-    # Then nobody is told: the only person concerned made the step
-    assert _news_since(last) == []
+    case = _submit(zone, actor=zone.concierge)
+    # Then nobody on staff is told (the only person concerned made the step), but the enterprise learns that a
+    # case was filed for it
+    assert _news_since(last) == [("ent_user", Notice.CASE_FILED, "")]
+    assert Notification.objects.get(pk__gt=last).case == case
 
 
 def test_a_task_for_a_task_force_tells_its_lead_and_members(zone, force_lead):

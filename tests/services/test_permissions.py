@@ -7,7 +7,7 @@ from services import cases as case_services
 from services import tasks as task_services
 from services.errors import InvalidInput, NotFound, NotPermitted
 from services.tasks import TaskSpec
-from tests.services.helpers import case_at, run_case_action, run_task_action, snapshot, task_at
+from tests.services.helpers import after_verdict_window, case_at, run_case_action, run_task_action, snapshot, task_at
 from tracker.models import Case, CaseEvent, Feedback, Task
 
 CS = Case.Status
@@ -166,8 +166,11 @@ def test_staff_cannot_confirm_but_can_record_the_enterprises_phone_verdict(zone)
     # When the concierge tries to confirm in the portal's place
     with pytest.raises(NotPermitted):
         case_services.confirm_case(actor=zone.concierge, case=case, rating=5)
-    # Then it must record a callback instead, which says so
-    feedback = case_services.record_callback(actor=zone.concierge, case=case, verdict="reopen", comment="企业不满意")
+    # Then it must record a callback instead (once the enterprise's own window has passed), which says so
+    with after_verdict_window(case):
+        feedback = case_services.record_callback(
+            actor=zone.concierge, case=case, verdict="reopen", comment="企业不满意"
+        )
     assert feedback.source == Feedback.Source.CALLBACK
     assert Case.objects.get(pk=case.pk).status == CS.IN_PROGRESS
 

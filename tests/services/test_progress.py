@@ -6,6 +6,7 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
+from services import calendar
 from services import tasks as task_services
 from services.progress import NextStep, annotate_answer_due, next_step
 from services.tasks import TaskSpec
@@ -16,29 +17,58 @@ CS = Case.Status
 DUE = date(2026, 3, 5)
 
 
-@pytest.mark.parametrize(
-    ("today", "overdue"),
-    [(DUE - timedelta(days=1), False), (DUE, False), (DUE + timedelta(days=1), True)],
-    ids=["before", "on-the-day", "after"],
-)
-def test_a_submitted_case_waits_for_acceptance_by_its_due_date(today, overdue):
+@pytest.mark.parametrize("today", [DUE - timedelta(days=1), DUE], ids=["before", "on-the-day"])
+def test_a_submitted_case_waits_for_acceptance_by_its_due_date(today):
     # Given a submitted case due to be accepted on 5 March
     case = Case(status=CS.SUBMITTED, accept_due_on=DUE)
     # When the enterprise looks at it
     step = next_step(case, today)
-    # Then it is told who acts next and by when, and whether that date has passed
-    assert step == NextStep("等待服务专员受理，预计 3月5日 前受理", DUE, awaits_enterprise=False, is_overdue=overdue)
+    # Then it is told who acts next and by when
+    assert step == NextStep("等待服务专员受理，预计 3月5日 前受理", DUE, awaits_enterprise=False, is_overdue=False)
 
 
-@pytest.mark.parametrize(
-    ("today", "overdue"),
-    [(DUE, False), (DUE + timedelta(days=1), True)],
-    ids=["on-the-day", "after"],
-)
-def test_an_in_progress_case_waits_for_the_answer_by_the_latest_task_due_date(today, overdue):
+def test_an_in_progress_case_waits_for_the_answer_by_the_latest_task_due_date():
     case = Case(status=CS.IN_PROGRESS)
-    step = next_step(case, today, answer_due=DUE)
-    assert step == NextStep("等待专班办理，预计 3月5日 前答复", DUE, is_overdue=overdue)
+    step = next_step(case, DUE, answer_due=DUE)
+    assert step == NextStep("等待专班办理，预计 3月5日 前答复", DUE, is_overdue=False)
+
+
+# Thursday 5 March 2026: Friday 6 is one working day later, Monday 9 two, Wednesday 11 four.
+@pytest.mark.parametrize(
+    ("today", "late"),
+    [
+        (date(2026, 3, 6), "已超期 1 个工作日"),
+        (date(2026, 3, 8), "已超期 1 个工作日"),
+        (date(2026, 3, 11), "已超期 4 个工作日"),
+    ],
+    ids=["friday", "sunday", "wednesday"],
+)
+def test_a_step_the_zone_is_late_on_says_by_how_many_working_days(db, today, late):
+    # Given a case still waiting on the zone past its date
+    submitted = Case(status=CS.SUBMITTED, accept_due_on=DUE)
+    in_progress = Case(status=CS.IN_PROGRESS)
+    # When the enterprise looks at it
+    accept, answer = next_step(submitted, today), next_step(in_progress, today, answer_due=DUE)
+    # Then it is told plainly that the zone is late, by how many working days — not that the past date is expected
+    assert accept == NextStep(f"等待服务专员受理，原定 3月5日 前受理，{late}", DUE, is_overdue=True)
+    assert answer == NextStep(f"专班仍在办理，原定 3月5日 前答复，{late}", DUE, is_overdue=True)
+    assert "预计" not in accept.text + answer.text
+
+
+def test_lateness_counts_working_days_across_a_holiday(db):
+    # Given an answer due on Thursday 30 April 2026, before the 劳动节 holiday (1–5 May; Saturday 9 May is worked)
+    case = Case(status=CS.IN_PROGRESS)
+    # When the enterprise looks on Monday 11 May
+    step = next_step(case, date(2026, 5, 11), answer_due=date(2026, 4, 30))
+    # Then the holiday does not count: 6, 7, 8, 9 and 11 May are the five working days since
+    assert step.text == "专班仍在办理，原定 4月30日 前答复，已超期 5 个工作日"
+
+
+def test_the_day_after_a_friday_deadline_says_it_has_passed(db):
+    # Given an acceptance due on Friday 6 March 2026, looked at on Saturday 7 (no working day late yet)
+    step = next_step(Case(status=CS.SUBMITTED, accept_due_on=date(2026, 3, 6)), date(2026, 3, 7))
+    # Then the past date is not shown as expected: the deadline has passed
+    assert step == NextStep("等待服务专员受理，原定 3月6日 前受理，已超过期限", date(2026, 3, 6), is_overdue=True)
 
 
 @pytest.mark.parametrize(
@@ -122,11 +152,22 @@ def test_with_every_task_done_the_case_waits_for_the_concierge_answer(zone):
     assert step == NextStep("各事项已办结，等待服务专员答复")
 
 
-def test_a_reopened_case_with_its_tasks_done_waits_for_the_concierge(zone):
+def test_a_reopened_case_with_its_tasks_done_waits_for_the_concierge_by_the_redo_date(zone):
+    # Given a case the enterprise sent back, its tasks all done
     case = case_at(zone, CS.RESOLVED)
     run_case_action(zone, "reopen", case)
-    step = next_step(Case.objects.get(pk=case.pk), timezone.localdate())
-    assert step == NextStep("各事项已办结，等待服务专员答复")
+    case = Case.objects.get(pk=case.pk)
+    # When the enterprise looks at it
+    step = next_step(case, timezone.localdate())
+    # Then it waits for the concierge to take it up again, by the redo deadline
+    redo = case.redo_due_on
+    assert step == NextStep(f"您已退回重办，服务专员将在 {redo.month}月{redo.day}日 前重新安排办理", redo)
+    # And once that date is past, it says how late the concierge is
+    late = next_step(case, calendar.add_working_days(redo, 2).date)
+    assert late.is_overdue and late.text.endswith("已超期 2 个工作日")
+    # And once the concierge has reopened the task, the step is the unit's again
+    run_task_action(zone, "reopen", case.tasks.get())
+    assert next_step(Case.objects.get(pk=case.pk), timezone.localdate()).text.startswith("等待专班办理")
 
 
 def test_annotate_answer_due_gives_each_case_the_latest_open_task_due_date(zone):

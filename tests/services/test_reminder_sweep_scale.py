@@ -81,12 +81,16 @@ def expected_reminders(today: date, calendar: WorkingCalendar) -> set[tuple[str,
                 expected.add((Kind.TASK_YELLOW, key, task.due_on))
             if late_by >= red:
                 expected.add((Kind.TASK_RED, key, task.due_on))
-    for case in Case.objects.only("status", "accept_due_on", "verdict_due_on"):
+    for case in Case.objects.only("status", "accept_due_on", "verdict_due_on", "redo_due_on"):
         key = f"case:{case.pk}"
         if case.status == CS.SUBMITTED and case.accept_due_on < today:
             expected.add((Kind.ACCEPT_OVERDUE, key, case.accept_due_on))
             if calendar.working_days_between(case.accept_due_on, today) >= escalate:
                 expected.add((Kind.ACCEPT_ESCALATED, key, case.accept_due_on))
+        elif case.status == CS.IN_PROGRESS and case.redo_due_on is not None and case.redo_due_on < today:
+            expected.add((Kind.REDO_OVERDUE, key, case.redo_due_on))
+            if calendar.working_days_between(case.redo_due_on, today) >= escalate:
+                expected.add((Kind.REDO_ESCALATED, key, case.redo_due_on))
         elif case.status == CS.RESOLVED and case.verdict_due_on <= today:
             kind = Kind.VERDICT_DUE if case.verdict_due_on == today else Kind.CALLBACK_DUE
             expected.add((kind, key, case.verdict_due_on))

@@ -292,6 +292,58 @@ def test_a_verdict_given_in_time_ends_the_reminders(people):
     assert ledger() == []
 
 
+def test_a_case_sent_back_and_not_taken_up_tells_the_concierge_and_backup_then_the_linked_leader(people):
+    # Given a case answered on Monday 11-02 (its one task done) and sent back by the enterprise on Tuesday
+    with frozen(at("2026-11-02")):
+        case = case_at(people, CS.RESOLVED)
+    with frozen(at("2026-11-03")):
+        run_case_action(people, "reopen", case)
+    case.refresh_from_db()
+    assert case.redo_due_on == date(2026, 11, 4)  # the category's one working day to take it up again
+
+    # When the sweep runs on Wednesday: still in time
+    sweep_at(at("2026-11-04", 17))
+    assert ledger() == []
+
+    # When it runs on Thursday, the concierge having neither reopened nor added a task
+    sweep_at(at("2026-11-05"))
+    assert ledger() == [(Kind.REDO_OVERDUE, date(2026, 11, 4))]
+    assert told(Kind.REDO_OVERDUE) == ["backup", "concierge"]
+    assert told(Kind.REDO_ESCALATED) == []
+
+    # When it runs on Friday: late by two working days
+    sweep_at(at("2026-11-06"))
+    sweep_at(at("2026-11-06", 11))
+
+    # Then the enterprise's linked leader is told (督办), once, and the concierges are not told again
+    assert told(Kind.REDO_ESCALATED) == ["leader"]
+    assert told(Kind.REDO_OVERDUE) == ["backup", "concierge"]
+
+
+@pytest.mark.parametrize("taken_up_by", ["reopening the task", "adding a task", "answering again"])
+def test_a_case_sent_back_and_taken_up_in_time_is_not_reminded(people, taken_up_by):
+    # Given a case sent back on Tuesday 11-03, to be taken up by Wednesday
+    with frozen(at("2026-11-02")):
+        case = case_at(people, CS.RESOLVED)
+    with frozen(at("2026-11-03")):
+        run_case_action(people, "callback_reopen", case)
+    # When the concierge takes it up on Wednesday
+    with frozen(at("2026-11-04")):
+        if taken_up_by == "reopening the task":
+            task_services.reopen_task(actor=people.concierge, task=case.tasks.get(), note="请按企业意见重办")
+        elif taken_up_by == "adding a task":
+            task_services.decompose_case(
+                actor=people.concierge, case=case, tasks=[TaskSpec(title="现场核查", task_force=people.task_force)]
+            )
+        else:
+            case_services.resolve_case(actor=people.concierge, case=case, answer="经再次核实，证书已寄出。")
+    # Then the redo deadline is met: no redo reminder, then or later
+    assert Case.objects.get(pk=case.pk).redo_due_on is None
+    sweep_at(at("2026-11-05"))
+    sweep_at(at("2026-11-09"))
+    assert told(Kind.REDO_OVERDUE) == told(Kind.REDO_ESCALATED) == []
+
+
 # Working days from the real Chinese calendar ---------------------------------------------------------------
 
 

@@ -31,6 +31,7 @@ from tests.factories import (
     VisitFactory,
     make_case,
 )
+from tests.services.helpers import after_verdict_window
 from tracker.models import Case, Category, Enterprise, Task
 
 CS = Case.Status
@@ -135,8 +136,10 @@ def board(zone) -> Board:
     # Closed after a callback (rating 3): 2024-10-08 → 2024-10-14 is 5 working days (Saturday 10-12 was a
     # make-up working day). Its task was done at 01:00 the day after its due date — still the due date in UTC,
     # but late in the zone.
+    # (called back once the enterprise had let its verdict window pass: one of its verdicts like the others)
     closed_by_callback = case_of(zone, CS.RESOLVED)
-    case_services.record_callback(actor=zone.concierge, case=closed_by_callback, verdict="confirm", rating=3)
+    with after_verdict_window(closed_by_callback):
+        case_services.record_callback(actor=zone.concierge, case=closed_by_callback, verdict="confirm", rating=3)
     Case.objects.filter(pk=closed_by_callback.pk).update(
         submitted_at=local(date(2024, 10, 8), 9), closed_at=local(date(2024, 10, 14), 9)
     )
@@ -291,7 +294,32 @@ def test_satisfaction_counts_every_verdict_and_ratings_5_4_3_as_satisfied(zone, 
             {"rating": 2, "label": "不满意", "count": 0},
             {"rating": 1, "label": "非常不满意", "count": 1},
         ],
+        "early_callbacks": {"verdicts": 0, "satisfied": 0},
     }
+
+
+def test_early_callbacks_are_counted_apart_from_the_enterprises_own_verdicts(zone, board):
+    # Given the board (verdicts rated 5, 3 and 1), and two cases closed on a callback a few minutes after the
+    # answer, while the enterprise could still have answered itself: one rated 5, one rated 2
+    for rating in (5, 2):
+        case = case_of(zone, CS.RESOLVED)
+        feedback = case_services.record_callback(
+            actor=zone.concierge,
+            case=case,
+            verdict="confirm",
+            rating=rating,
+            comment="企业表示认可" if rating == 5 else "企业表示不太满意",
+            contact_name="王经理",
+            contact_phone="13812345678",
+        )
+        assert feedback.early
+    # When a leader opens the dashboard
+    satisfaction = dashboard(user=zone.leader, today=board.today)["satisfaction"]
+    # Then the satisfaction rate and the ratings are the enterprise's own verdicts and the on-time callback alone
+    assert (satisfaction["verdicts"], satisfaction["satisfied"], satisfaction["rate"]) == (3, 2, 0.6667)
+    assert [row["count"] for row in satisfaction["by_rating"]] == [1, 0, 1, 0, 1]
+    # And the early phone verdicts are shown apart
+    assert satisfaction["early_callbacks"] == {"verdicts": 2, "satisfied": 1}
 
 
 def test_the_dashboard_is_plain_json(zone, board):

@@ -6,25 +6,92 @@ from `services.permissions`, and the service called checks everything again when
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 
 from services.errors import ServiceError
 from services.selectors import active_staff, cases_visible_to
 from tracker import logs
-from tracker.models import Case, Department, TaskForce
+from tracker.models import Case
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+def _names_own_field(model, term) -> bool:
+    """Whether an ordering term is a plain field of `model` (or a path through its relations): what any queryset of
+    the model can order by, unlike an annotation that only a list's own queryset carries."""
+    if not isinstance(term, str):
+        return False  # an expression (F("is_overdue").desc()) may name an annotation
+    name = term.lstrip("-").split("__")[0]
+    if name == "pk":
+        return True
+    try:
+        model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    return True
+
+
+class RelatedChoicesInModelOrder:
+    """A foreign key's choices in the related model's own order.
+
+    Django orders them by the related admin's list ordering (ModelAdmin.get_field_queryset), which may name an
+    annotation of that list's queryset (the case list orders by deadlines it computes): on the plain queryset of
+    the choices that is a FieldError, i.e. a 500 on every form with a foreign key to that model. The list's
+    ordering is kept only when every term is a field of the model."""
+
+    def get_field_queryset(self, db, db_field, request):
+        model = db_field.remote_field.model
+        related_admin = self.admin_site._registry.get(model)
+        ordering = related_admin.get_ordering(request) if related_admin is not None else None
+        if ordering and all(_names_own_field(model, term) for term in ordering):
+            return model._default_manager.using(db).order_by(*ordering)
+        return None  # the field's default: the model's Meta.ordering
+
+
+class WorkbenchPages(RelatedChoicesInModelOrder):
+    """What every page of the workbench does, whichever admin shows it (WorkbenchSite.register adds it to the
+    admins that lack it): lists and object pages titled in the user's words rather than Django's "选择…查看" and
+    "查看 诉求"; a list opened only by the roles whose menu offers it (an object of it may still be opened from
+    another page, by whoever may see it); no history page (the case and task pages carry their timelines)."""
+
+    def list_title(self, request) -> str:
+        """The list's heading (and the browser tab's). Override for a queue: "我的诉求", "全部诉求"."""
+        return capfirst(self.opts.verbose_name_plural)
+
+    def object_title(self, obj) -> str:
+        """An object page's heading: the object's own name."""
+        return str(obj)
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.admin_site.offers(request, self.model):
+            raise PermissionDenied  # a list only for the roles whose menu offers it
+        return super().changelist_view(request, {"title": self.list_title(request), **(extra_context or {})})
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        name = self.opts.verbose_name
+        if context.get("title") in {gettext(text) % name for text in ("Add %s", "Change %s", "View %s")}:
+            # Django's own heading (a caller's extra_context title is left alone)
+            if obj is not None and not add:
+                context.update(title=self.object_title(obj), subtitle=None)
+            else:
+                context["title"] = gettext("新增%(name)s") % {"name": name}
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def history_view(self, request, object_id, extra_context=None):
+        """No separate history: the object's page (the case's and the task's carry their timelines)."""
+        info = self.opts.app_label, self.opts.model_name
+        return HttpResponseRedirect(reverse("admin:{}_{}_change".format(*info), args=[object_id]))
+
+
+class ReadOnlyAdmin(WorkbenchPages, admin.ModelAdmin):
     """Shows records; changes happen only through the services."""
 
     def has_add_permission(self, request, obj=None):
@@ -63,7 +130,7 @@ class ScopedAdmin(ReadOnlyAdmin):
         return queryset.order_by(*ordering) if ordering else queryset
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(RelatedChoicesInModelOrder, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
@@ -131,22 +198,6 @@ class StaffChoiceField(forms.ModelChoiceField):
         return user.display_name
 
 
-class UnitForm(forms.Form):
-    """Who a task is given to: a task force or a department, and optionally an assignee."""
-
-    task_force = forms.ModelChoiceField(
-        label=_("承办专班"),
-        queryset=TaskForce.objects.filter(is_active=True).order_by("-is_standing", "name"),
-        required=False,
-    )
-    department = forms.ModelChoiceField(
-        label=_("承办部门"),
-        queryset=Department.objects.filter(is_active=True).order_by("sort_order", "name"),
-        required=False,
-    )
-    assignee = StaffChoiceField(label=_("承办人"))
-
-
 def expected_version(data: dict) -> int | None:
     """The version of the object the person was looking at when they pressed the button."""
     return data.get("version")
@@ -171,6 +222,10 @@ class ActionForm(forms.Form):
         return True
 
 
+# Where a button stands on the page by its style: the main step first, destructive steps last.
+BUTTON_RANK = {"primary": 0, "": 1, "danger": 2}
+
+
 class ObjectActionsMixin:
     """Adds `<id>/do/<action>/` to a ModelAdmin: GET shows the action's form, POST runs the service."""
 
@@ -181,8 +236,15 @@ class ObjectActionsMixin:
         raise NotImplementedError
 
     def action_buttons(self, request, obj) -> list[ObjectAction]:
+        """The buttons `request.user` may press now: the page's order, the first primary step alone filled, then
+        the ordinary steps, the destructive ones last."""
         allowed = set(self.actions_for(request, obj))
-        return [action for name, action in self.object_actions.items() if name in allowed]  # the page's order
+        buttons = [action for name, action in self.object_actions.items() if name in allowed]
+        buttons.sort(key=lambda action: BUTTON_RANK.get(action.style, 1))  # stable: keeps the page's order
+        return [
+            action if action.style != "primary" or index == 0 else replace(action, style="")
+            for index, action in enumerate(buttons)
+        ]
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name

@@ -4,14 +4,13 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from services import calendar
 from services import cases as case_services
 from services import tasks as task_services
 from services.deadlines import (
@@ -22,25 +21,26 @@ from services.deadlines import (
     rest_of_week,
 )
 from services.ledger import case_ledger
-from services.permissions import case_actions_for
+from services.permissions import can_register_cases, case_actions_for
 from services.roles import Role
 from services.selectors import case_timeline, cases_visible_to, my_cases_q
+from services.states import FINAL_CASE_STATES
 from services.timeline import describe_event
 from tracker.admin.base import (
     TEXTAREA,
     ActionForm,
-    DateField,
     ObjectAction,
     ObjectActionsMixin,
     ReadOnlyInline,
     ScopedAdmin,
     StaffChoiceField,
     TextFilter,
-    UnitForm,
     expected_version,
-    place_row_error,
 )
+from tracker.admin.decompose import DecomposeForm
 from tracker.admin.display import status_badge
+from tracker.admin.intake import intake_urls, intake_view
+from tracker.admin.uploads import StaffFilesField
 from tracker.models import Attachment, Case, Feedback, Task
 
 CS = Case.Status
@@ -60,6 +60,38 @@ class QueueFilter(admin.SimpleListFilter):
         if self.value() == "mine":
             return queryset.filter(my_cases_q(request.user))
         return queryset
+
+
+class CaseStateFilter(admin.SimpleListFilter):
+    """Open work (not yet closed, declined or withdrawn) or finished cases; a queue opens on open work."""
+
+    title = _("办理情况")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("open", _("未办结")), ("finished", _("已办结、不予受理或撤回"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.exclude(status__in=FINAL_CASE_STATES)
+        if self.value() == "finished":
+            return queryset.filter(status__in=FINAL_CASE_STATES)
+        return queryset
+
+
+def lists_work(request) -> bool:
+    """Whether the list is someone's work (their queue, or open cases), ordered then by what is due first."""
+    return request.GET.get(CaseStateFilter.parameter_name) == "open" or request.GET.get(QueueFilter.parameter_name)
+
+
+# Open work: overdue first, then the soonest deadline, then the newest. Other lists: the newest first (the index).
+WORK_ORDERING = [
+    F("is_overdue").desc(),
+    F("next_due").asc(nulls_last=True),
+    F("submitted_at").desc(),
+    F("id").desc(),
+]
+NEWEST_ORDERING = ["-submitted_at", "-id"]
 
 
 class DeadlineFilter(admin.SimpleListFilter):
@@ -114,7 +146,10 @@ class ReasonForm(ActionForm):
 
 
 class NoteForm(ActionForm):
-    note = forms.CharField(label=_("补充内容"), widget=TEXTAREA, required=False)
+    note = forms.CharField(
+        label=_("补充内容"), widget=TEXTAREA, required=False, help_text=_("填写说明、上传文件，或两者都有")
+    )
+    files = StaffFilesField(who_sees=_("企业在门户中可以看到并下载这些文件。"))
 
 
 class RequestInfoForm(ActionForm):
@@ -128,6 +163,9 @@ class RequestInfoForm(ActionForm):
 
 class AnswerForm(ActionForm):
     answer = forms.CharField(label=_("办结答复"), widget=forms.Textarea(attrs={"rows": 8, "cols": 80}), required=False)
+    files = StaffFilesField(
+        label=_("答复附件"), who_sees=_("随答复发给企业（如复函、批复文件），企业在门户中可以看到并下载。")
+    )
 
 
 class CallbackForm(ActionForm):
@@ -141,56 +179,23 @@ class CallbackForm(ActionForm):
         help_text=_("确认办结时必填"),
     )
     comment = forms.CharField(label=_("回访记录"), widget=TEXTAREA, required=False, help_text=_("退回重办时必填"))
+    contact_name = forms.CharField(label=_("回访对象"), max_length=50, required=False)
+    contact_phone = forms.CharField(label=_("回访电话"), max_length=30, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        due = getattr(self.obj, "verdict_due_on", None)
+        if due is not None and timezone.localdate() <= due:
+            # Before the enterprise's own verdict window ends, a callback is early: say what it needs.
+            early = _("企业验收期限（%(date)s）未到，提前回访须填写") % {"date": f"{due:%Y-%m-%d}"}
+            self.fields["contact_name"].help_text = early
+            self.fields["contact_phone"].help_text = early
+            self.fields["comment"].help_text = _("%(early)s企业的原话") % {"early": early}
 
 
 class ReassignForm(ActionForm):
     concierge = StaffChoiceField(label=_("新的服务专员"), role=Role.CONCIERGE)
     note = forms.CharField(label=_("说明"), widget=TEXTAREA, required=False)
-
-
-class TaskSpecForm(UnitForm):
-    """One task of a decomposition. A row left as offered is skipped."""
-
-    title = forms.CharField(label=_("事项"), max_length=200, required=False)
-    due_on = DateField(label=_("办理期限"), required=False)
-    description = forms.CharField(label=_("要求"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    field_order = ["title", "task_force", "department", "assignee", "due_on", "description"]
-
-
-TaskSpecFormSet = forms.formset_factory(TaskSpecForm, extra=3)
-
-
-class DecomposeForm(ActionForm):
-    """Several tasks at once; each due date is pre-filled from the category's working-day limit."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        data = args[0] if args else None
-        due = calendar.add_working_days(timezone.localdate(), self.obj.category.task_days)
-        self.default_due = due
-        self.tasks = TaskSpecFormSet(data, prefix="tasks", initial=[{"due_on": due.date}] * 3)
-
-    def changed_forms(self) -> list[forms.Form]:
-        return [f for f in self.tasks.forms if f.has_changed()]
-
-    def is_valid(self):
-        return super().is_valid() & self.tasks.is_valid()
-
-    def clean(self):
-        cleaned = super().clean()
-        if self.tasks.is_valid():
-            cleaned["tasks"] = [task_services.TaskSpec(**f.cleaned_data) for f in self.changed_forms()]
-        return cleaned
-
-    def place_service_error(self, field: str, errors: list[str]) -> bool:
-        """`tasks[i].title` names the i-th task given, i.e. the i-th row filled in."""
-        if field == "tasks":
-            for message in errors:
-                self.add_error(None, message)
-            return True
-        return place_row_error(self.changed_forms(), "tasks", field, errors) or super().place_service_error(
-            field, errors
-        )
 
 
 # ---- the admin ---------------------------------------------------------------------------------------------
@@ -222,7 +227,11 @@ CASE_ACTIONS = {
             "resolve",
             _("办结答复"),
             lambda actor, case, data: case_services.resolve_case(
-                actor=actor, case=case, answer=data["answer"], expected_version=expected_version(data)
+                actor=actor,
+                case=case,
+                answer=data["answer"],
+                files=data["files"],
+                expected_version=expected_version(data),
             ),
             _("已答复，等待企业验收"),
             form=AnswerForm,
@@ -237,6 +246,8 @@ CASE_ACTIONS = {
                 verdict=data["verdict"],
                 rating=data["rating"],
                 comment=data["comment"],
+                contact_name=data["contact_name"],
+                contact_phone=data["contact_phone"],
                 expected_version=expected_version(data),
             ),
             _("已记录回访结果"),
@@ -245,7 +256,9 @@ CASE_ACTIONS = {
         ObjectAction(
             "add_info",
             _("补充材料"),
-            lambda actor, case, data: case_services.add_case_info(actor=actor, case=case, note=data["note"]),
+            lambda actor, case, data: case_services.add_case_info(
+                actor=actor, case=case, note=data["note"], files=data["files"]
+            ),
             _("已补充"),
             form=NoteForm,
         ),
@@ -302,8 +315,17 @@ class TaskInline(ReadOnlyInline):
 
 class FeedbackInline(ReadOnlyInline):
     model = Feedback
-    fields = ["created_at", "source", "verdict", "rating", "comment", "recorded_by"]
+    fields = ["created_at", "source", "verdict", "rating", "comment", "phone_contact", "recorded_by"]
     verbose_name_plural = _("企业评价")
+
+    @admin.display(description=_("回访对象"))
+    def phone_contact(self, feedback):
+        if feedback.source != Feedback.Source.CALLBACK:
+            return "—"
+        contact = " ".join(part for part in (feedback.contact_name, feedback.contact_phone) if part) or "—"
+        if feedback.early:
+            return format_html('{} <span class="badge badge-urgent">{}</span>', contact, _("提前回访"))
+        return contact
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("recorded_by")
@@ -320,11 +342,12 @@ class CaseAdmin(ObjectActionsMixin, ScopedAdmin):
         "urgency_display",
         "next_due_display",
         "concierge",
-        "submitted_at",
+        "submitted_on",
     ]
     list_display_links = ["number_display", "title"]
     list_filter = [
         QueueFilter,
+        CaseStateFilter,
         "status",
         DeadlineFilter,
         "category",
@@ -352,7 +375,22 @@ class CaseAdmin(ObjectActionsMixin, ScopedAdmin):
         return annotate_case_deadlines(cases_visible_to(user), timezone.localdate())
 
     def get_ordering(self, request):
-        return ["-urgency_rank", "-submitted_at", "-id"]
+        return WORK_ORDERING if lists_work(request) else NEWEST_ORDERING
+
+    def list_title(self, request) -> str:
+        if request.GET.get(QueueFilter.parameter_name) == "mine":
+            return _("我的诉求")
+        return _("未办结的诉求") if lists_work(request) else _("全部诉求")
+
+    def get_list_display(self, request):
+        # In the concierge's own queue every row is theirs: the column would repeat their name.
+        if request.GET.get(QueueFilter.parameter_name) == "mine":
+            return [name for name in self.list_display if name != "concierge"]
+        return self.list_display
+
+    @admin.display(description=_("提交日期"), ordering="submitted_at")
+    def submitted_on(self, case):
+        return f"{timezone.localtime(case.submitted_at):%Y-%m-%d}"
 
     def actions_for(self, request, obj):
         return case_actions_for(request.user, obj)
@@ -360,8 +398,16 @@ class CaseAdmin(ObjectActionsMixin, ScopedAdmin):
     def get_urls(self):
         return [
             path("export/", self.admin_site.admin_view(self.export_view), name="tracker_case_export"),
+            *intake_urls(self),
             *super().get_urls(),
         ]
+
+    def has_add_permission(self, request, obj=None):
+        """登记诉求: concierges, leaders and administrators register cases received by phone or at a walk-in."""
+        return can_register_cases(request.user)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return intake_view(self, request)
 
     def export_view(self, request):
         """The current filtered list (every page of it) as an Excel ledger."""
@@ -419,7 +465,7 @@ class CaseAdmin(ObjectActionsMixin, ScopedAdmin):
             "case": case,
             "buttons": self.action_buttons(request, case),
             "timeline": [(event, describe_event(event)) for event in events],
-            "attachments": list(Attachment.objects.filter(case=case).select_related("uploaded_by")),
+            "attachments": list(Attachment.objects.filter(case=case).select_related("uploaded_by", "task")),
         }
 
     def action_context(self, action, request, obj, form):

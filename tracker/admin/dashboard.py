@@ -2,14 +2,19 @@
 
 from urllib.parse import urlencode
 
+from django.apps import apps
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from services.permissions import can_decide_extension
 from services.stats import dashboard
+from services.supervision import attention
+from services.tasks import unit_name
 
 _STATUS_COLOURS = {
     "submitted": "#d97706",
@@ -22,7 +27,11 @@ _STATUS_COLOURS = {
 }
 
 
-def _list(model: str, **params) -> str:
+def _list(request, model: str, **params) -> str:
+    """The address of a list behind a figure; empty (the figure is shown, not linked) when the person's menu does
+    not offer that list."""
+    if not admin.site.offers(request, apps.get_model("tracker", model)):
+        return ""
     url = reverse(f"admin:tracker_{model}_changelist")
     return f"{url}?{urlencode(params)}" if params else url
 
@@ -39,6 +48,57 @@ def _percent(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.1f}%"
 
 
+def _attention(request) -> list[dict]:
+    """What the leader must see first: extensions to decide, red and yellow cards — each with its first rows."""
+    figures = attention(request.user, timezone.localdate())
+    count, extensions = figures["extensions"]
+    panels = [
+        {
+            "key": "extensions",
+            "label": _("待审批延期"),
+            "count": count,
+            "href": _list(request, "extension", status__exact="pending"),
+            "rows": [
+                {
+                    "href": reverse("admin:tracker_extension_change", args=[e.pk]),
+                    "title": e.task.title,
+                    "detail": _("%(enterprise)s · 原期限 %(previous)s → 申请延至 %(requested)s")
+                    % {
+                        "enterprise": e.task.case.enterprise.name,
+                        "previous": f"{e.previous_due_on:%Y-%m-%d}",
+                        "requested": f"{e.requested_due_on:%Y-%m-%d}",
+                    },
+                }
+                for e in extensions
+            ],
+        }
+    ]
+    for card, label in (("red", _("红牌督办")), ("yellow", _("黄牌督办"))):
+        count, tasks = figures[card]
+        panels.append(
+            {
+                "key": card,
+                "label": label,
+                "count": count,
+                "href": _list(request, "task", deadline=card),
+                "rows": [
+                    {
+                        "href": reverse("admin:tracker_task_change", args=[t.pk]),
+                        "title": t.title,
+                        "detail": _("%(enterprise)s · %(unit)s · 期限 %(due)s")
+                        % {
+                            "enterprise": t.case.enterprise.name,
+                            "unit": unit_name(t.task_force, t.department),
+                            "due": f"{t.due_on:%Y-%m-%d}",
+                        },
+                    }
+                    for t in tasks
+                ],
+            }
+        )
+    return panels
+
+
 def dashboard_view(request):
     if not request.user.has_perm("tracker.view_case"):
         raise PermissionDenied
@@ -50,7 +110,7 @@ def dashboard_view(request):
         row["share"] = round(row["count"] * 100 / total, 2)
         row["gap"] = round(100 - row["share"], 2)  # dash + gap = the circumference, so the pattern wraps exactly
         row["offset"] = round(25 - offset, 2)
-        row["href"] = _list("case", status__exact=row["status"])
+        row["href"] = _list(request, "case", status__exact=row["status"])
         offset += row["share"]
     on_time, closing, satisfaction, coverage = (
         figures["on_time"],
@@ -62,7 +122,7 @@ def dashboard_view(request):
         {
             "label": _("逾期诉求"),
             "value": figures["overdue_cases"],
-            "href": _list("case", deadline="overdue"),
+            "href": _list(request, "case", deadline="overdue"),
             "alert": figures["overdue_cases"] > 0,
         },
         {
@@ -72,7 +132,7 @@ def dashboard_view(request):
                 "%(on_time)s / %(completed)s 个事项", "%(on_time)s / %(completed)s 个事项", on_time["completed"]
             )
             % on_time,
-            "href": _list("task", timeliness="late"),
+            "href": _list(request, "task", timeliness="late"),
             "link_label": _("看超期办结的"),
         },
         {
@@ -80,7 +140,7 @@ def dashboard_view(request):
             "value": "—" if closing["average_working_days"] is None else closing["average_working_days"],
             "unit": _("个工作日"),
             "detail": ngettext("%(closed)s 件已办结", "%(closed)s 件已办结", closing["closed"]) % closing,
-            "href": _list("case", status__exact="closed"),
+            "href": _list(request, "case", status__exact="closed"),
         },
         {
             "label": _("满意率"),
@@ -91,7 +151,16 @@ def dashboard_view(request):
                 satisfaction["verdicts"],
             )
             % satisfaction,
-            "href": _list("feedback", satisfied="no"),
+            # Early callbacks are the concierge's word for the enterprise, not the enterprise's own: apart.
+            "note": ngettext(
+                "另有 %(verdicts)s 次提前电话回访，不计入满意率",
+                "另有 %(verdicts)s 次提前电话回访，不计入满意率",
+                satisfaction["early_callbacks"]["verdicts"],
+            )
+            % satisfaction["early_callbacks"]
+            if satisfaction["early_callbacks"]["verdicts"]
+            else "",
+            "href": _list(request, "feedback", satisfied="no", early__exact=0),
             "link_label": _("看不满意的"),
         },
     ]
@@ -99,39 +168,46 @@ def dashboard_view(request):
         {
             "label": _("未挂钩服务专员的重点企业"),
             "value": coverage["key_enterprises_without_concierge"],
-            "href": _list("enterprise", is_key__exact=1, has_concierge="no"),
+            "href": _list(request, "enterprise", is_key__exact=1, has_concierge="no"),
         },
         {
             "label": _("未挂钩服务专员的投资项目"),
             "value": coverage["projects_without_concierge"],
-            "href": _list("project", has_concierge="no"),
+            "href": _list(request, "project", has_concierge="no"),
         },
         {
             "label": _("近一季度无诉求也无走访的重点企业"),
             "value": coverage["enterprises_without_contact"],
-            "href": _list("enterprise", contact="none"),
+            "href": _list(request, "enterprise", contact="none"),
             "detail": _("自 %(since)s 起") % coverage,
         },
     ]
     context = {
         "title": _("统计看板"),
+        "attention": _attention(request) if can_decide_extension(request.user) else [],
         "statuses": statuses,
         "total_cases": sum(row["count"] for row in statuses),
         "categories": _bars(
-            figures["cases_by_category"], "name", lambda row: _list("case", category__id__exact=row["category_id"])
+            figures["cases_by_category"],
+            "name",
+            lambda row: _list(request, "case", category__id__exact=row["category_id"]),
         ),
         "departments": _bars(
             figures["overdue_tasks_by_department"],
             "name",
-            lambda row: _list("task", deadline="overdue", unit_department=row["department_id"]),
+            lambda row: _list(request, "task", deadline="overdue", unit_department=row["department_id"]),
         ),
         "cards": cards,
         "coverage": coverage_rows,
         "ratings": _bars(
             satisfaction["by_rating"],
             "label",
-            lambda row: _list("feedback", rating__exact=row["rating"]),
+            lambda row: _list(request, "feedback", rating__exact=row["rating"], early__exact=0),
         ),
+        "early_callbacks": {
+            **satisfaction["early_callbacks"],
+            "href": _list(request, "feedback", early__exact=1),
+        },
     }
     context.update(admin.site.each_context(request))
     return TemplateResponse(request, "admin/tracker/dashboard.html", context)

@@ -25,6 +25,9 @@ class CaseEventAdmin(ScopedAdmin):
     def sentence(self, event):
         return describe_event(event)
 
+    def object_title(self, event):
+        return f"{event.case.number} · {describe_event(event)}"
+
 
 class SatisfiedFilter(admin.SimpleListFilter):
     """非常满意, 满意 and 基本满意 count as satisfied (the dashboard's satisfaction rate)."""
@@ -45,11 +48,28 @@ class SatisfiedFilter(admin.SimpleListFilter):
 
 @admin.register(Feedback)
 class FeedbackAdmin(ScopedAdmin):
-    list_display = ["case", "verdict", "rating", "comment", "source", "recorded_by", "created_at"]
-    list_filter = ["verdict", "rating", SatisfiedFilter, "source"]
+    list_display = [
+        "case",
+        "verdict",
+        "rating",
+        "comment",
+        "source",
+        "early",
+        "contact_name",
+        "recorded_by",
+        "created_at",
+    ]
+    # 提前回访: callbacks recorded before the enterprise's verdict window ended, counted apart on the dashboard.
+    list_filter = ["verdict", "rating", SatisfiedFilter, "source", "early"]
     list_select_related = ["case", "recorded_by"]
     search_fields = ["=case__number"]
     show_full_result_count = False
+
+    def object_title(self, feedback):
+        parts = [feedback.case.number, feedback.get_verdict_display()]
+        if feedback.rating:
+            parts.append(feedback.get_rating_display())
+        return " · ".join(parts)
 
 
 @admin.register(Attachment)

@@ -16,6 +16,7 @@ from services.permissions import extension_actions_for, task_actions_for
 from services.selectors import task_unit_q, tasks_visible_to
 from services.states import OPEN_TASK_STATES, WORKING_TASK_STATES
 from services.stats import task_department_expression, tasks_completed_on_time_q
+from services.supervision import CardDates, carded_tasks_q
 from services.timeline import describe_event
 from tracker.admin.base import (
     TEXTAREA,
@@ -24,10 +25,11 @@ from tracker.admin.base import (
     ObjectAction,
     ObjectActionsMixin,
     ScopedAdmin,
-    UnitForm,
     expected_version,
 )
+from tracker.admin.decompose import UnitForm
 from tracker.admin.display import status_badge
+from tracker.admin.uploads import StaffFilesField
 from tracker.models import Department, Extension, Task
 
 TS = Task.Status
@@ -72,10 +74,14 @@ class TaskDeadlineFilter(admin.SimpleListFilter):
             ("today", _("今天到期")),
             ("tomorrow", _("明天到期")),
             ("week", _("本周到期")),
+            ("yellow", _("黄牌督办")),
+            ("red", _("红牌督办")),
         ]
 
     def queryset(self, request, queryset):
         today = timezone.localdate()
+        if self.value() in ("yellow", "red"):
+            return queryset.filter(carded_tasks_q(self.value(), CardDates.on(today)))
         if self.value() == "overdue":
             return queryset.filter(overdue_tasks_q(today))
         if self.value() == "today":
@@ -122,10 +128,23 @@ class UnitDepartmentFilter(admin.SimpleListFilter):
 
 class ResultForm(ActionForm):
     result = forms.CharField(label=_("办理结果"), widget=TEXTAREA, required=False)
+    files = StaffFilesField(label=_("办理文件"), who_sees=_("如复函、承诺函、批复文件。"))
+    files_seen_by = forms.ChoiceField(
+        label=_("文件可见范围"),
+        choices=[("staff", _("仅工作人员（服务专员据此答复企业）")), ("enterprise", _("企业也可在门户中查看"))],
+        initial="staff",
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=_("内部意见、工作材料请保持默认（仅工作人员）"),
+    )
 
 
 class TaskReasonForm(ActionForm):
     reason = forms.CharField(label=_("理由"), widget=TEXTAREA, required=False)
+
+
+class ReturnForm(TaskReasonForm):
+    files = StaffFilesField(label=_("说明材料"), who_sees=_("退回的说明材料仅工作人员可见，企业看不到。"))
 
 
 class ExtendForm(ActionForm):
@@ -163,7 +182,12 @@ TASK_ACTIONS = {
             "complete",
             _("办结"),
             lambda actor, task, data: task_services.complete_task(
-                actor=actor, task=task, result=data["result"], expected_version=expected_version(data)
+                actor=actor,
+                task=task,
+                result=data["result"],
+                files=data["files"],
+                staff_only=data["files_seen_by"] != "enterprise",
+                expected_version=expected_version(data),
             ),
             _("已办结"),
             form=ResultForm,
@@ -182,10 +206,14 @@ TASK_ACTIONS = {
             "return",
             _("退回"),
             lambda actor, task, data: task_services.return_task(
-                actor=actor, task=task, reason=data["reason"], expected_version=expected_version(data)
+                actor=actor,
+                task=task,
+                reason=data["reason"],
+                files=data["files"],
+                expected_version=expected_version(data),
             ),
             _("已退回服务专员"),
-            form=TaskReasonForm,
+            form=ReturnForm,
             style="danger",
         ),
         ObjectAction(
@@ -259,6 +287,9 @@ class TaskAdmin(ObjectActionsMixin, ScopedAdmin):
     def get_ordering(self, request):
         return ["due_on", "id"]
 
+    def list_title(self, request) -> str:
+        return _("我的事项") if request.GET.get(TaskQueueFilter.parameter_name) == "mine" else _("全部事项")
+
     def actions_for(self, request, obj):
         return task_actions_for(request.user, obj)
 
@@ -301,6 +332,10 @@ class TaskAdmin(ObjectActionsMixin, ScopedAdmin):
                 timeline=[(event, describe_event(event)) for event in events],
                 extensions=[(e, extension_actions_for(request.user, e)) for e in extensions],
                 overdue=is_task_overdue(task, timezone.localdate()),
+                # The case's files: the enterprise's materials the unit works from, and the units' own.
+                attachments=list(
+                    task.case.attachments.select_related("uploaded_by", "task").order_by("created_at", "id")
+                ),
             )
         return super().change_view(request, object_id, form_url, extra_context)
 

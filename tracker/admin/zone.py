@@ -7,7 +7,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -69,6 +69,15 @@ class MineFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() == "yes":
             return queryset.filter(concierge_of_q(request.user))
+        return queryset
+
+
+class VisitMineFilter(MineFilter):
+    """Visits made by the person, or to an enterprise they are (backup) concierge of."""
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(Q(concierge=request.user) | concierge_of_q(request.user, "enterprise__"))
         return queryset
 
 
@@ -244,7 +253,7 @@ ProblemFormSet = forms.formset_factory(ProblemForm, extra=3)
 @admin.register(Visit)
 class VisitAdmin(ScopedAdmin):
     list_display = ["enterprise", "project", "visited_on", "concierge", "people_met", "case_count"]
-    list_filter = [MineFilter]
+    list_filter = [VisitMineFilter]
     list_select_related = ["enterprise", "project", "concierge"]
     search_fields = ["enterprise__name"]
     date_hierarchy = "visited_on"

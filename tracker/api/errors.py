@@ -5,6 +5,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.csrf import csrf_failure as django_csrf_failure
+from django.views.defaults import server_error as django_server_error
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -80,6 +81,14 @@ def exception_handler(exc, context):
 def not_found(request, *args, **kwargs):
     """An /api/ address that matches no endpoint."""
     return JsonResponse(error_body("not_found", _("接口地址不存在")), status=404)
+
+
+def server_error(request):
+    """A crash: JSON in the API's error shape under /api/ (an integration parses it), the project's own page
+    elsewhere. Touches no database: the crash may be the database."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("server_error", _("服务器内部错误，请稍后重试")), status=500)
+    return django_server_error(request)
 
 
 def csrf_failure(request, reason=""):

@@ -155,11 +155,14 @@ class CaseSerializer(serializers.ModelSerializer):
             "description",
             "urgency",
             "channel",
+            "caller_name",
+            "caller_phone",
             "status",
             "status_display",
             "concierge",
             "accept_due_on",
             "verdict_due_on",
+            "redo_due_on",
             "next_due",
             "is_overdue",
             "answer",
@@ -191,7 +194,17 @@ class TaskBriefSerializer(serializers.ModelSerializer):
 class FeedbackSerializer(serializers.ModelSerializer):
     class Meta:
         model = Feedback
-        fields = ["id", "verdict", "rating", "comment", "source", "created_at"]
+        fields = [
+            "id",
+            "verdict",
+            "rating",
+            "comment",
+            "source",
+            "early",
+            "contact_name",
+            "contact_phone",
+            "created_at",
+        ]
 
 
 class CaseDetailSerializer(CaseSerializer):
@@ -237,7 +250,18 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Attachment
-        fields = ["id", "original_name", "size", "content_type", "sha256", "uploaded_by", "created_at", "download_url"]
+        fields = [
+            "id",
+            "original_name",
+            "size",
+            "content_type",
+            "sha256",
+            "uploaded_by",
+            "task",
+            "staff_only",
+            "created_at",
+            "download_url",
+        ]
 
     def get_download_url(self, attachment) -> str:
         return reverse("api:case-attachment-download", args=[attachment.case_id, attachment.pk])
@@ -336,7 +360,18 @@ class CaseSubmitInput(serializers.Serializer):
     description = serializers.CharField(max_length=10000)
     urgency = serializers.ChoiceField(choices=Case.Urgency.choices, required=False)
     channel = serializers.ChoiceField(
-        choices=Case.Channel.choices, required=False, help_text=_("来源渠道，默认 api；12345 热线转来的用 hotline")
+        choices=Case.Channel.choices,
+        required=False,
+        help_text=_("来源渠道，默认 api；12345 热线转来的用 hotline；工作人员登记来电用 phone、来访用 walk_in"),
+    )
+    caller_name = serializers.CharField(
+        required=False, allow_blank=True, max_length=50, help_text=_("来电来访人；phone、walk_in 时必填")
+    )
+    caller_phone = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=30,
+        help_text=_("来电来访人的手机号或固定电话；phone、walk_in 时必填"),
     )
 
 
@@ -374,7 +409,22 @@ class CallbackInput(VersionedInput):
     verdict = serializers.ChoiceField(choices=Feedback.Verdict.choices)
     rating = serializers.ChoiceField(choices=Feedback.Rating.choices, required=False, allow_null=True)
     comment = serializers.CharField(
-        required=False, allow_blank=True, max_length=2000, help_text=_("企业的意见；退回重办时必填")
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text=_("企业的意见；退回重办时必填，企业验收期限（verdict_due_on）未到的提前回访也必填"),
+    )
+    contact_name = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=50,
+        help_text=_("回访对象（企业联系人）；企业验收期限未到的提前回访必填"),
+    )
+    contact_phone = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=30,
+        help_text=_("回访电话；企业验收期限未到的提前回访必填"),
     )
 
 

@@ -22,8 +22,8 @@ from services import cases as case_services
 from services import notifications as notification_services
 from services.errors import NotFound, ServiceError
 from services.permissions import case_actions_for
-from services.progress import annotate_answer_due, next_step, open_info_request
-from services.selectors import cases_visible_to, event_note_for, timeline_for
+from services.progress import annotate_answer_due, next_step, next_steps, open_info_request
+from services.selectors import attachments_visible_to, cases_visible_to, event_note_for, timeline_for
 from services.states import FINAL_CASE_STATES, OPEN_CASE_STATES
 from services.timeline import NOTE_IN_SENTENCE, describe_event
 from tracker import logs
@@ -126,7 +126,7 @@ def home(request):
     listed = annotate_answer_due(cases.filter(condition) if condition else cases).order_by("-submitted_at", "-id")
     page = Paginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))
     today = timezone.localdate()
-    rows = [(case, next_step(case, today)) for case in page.object_list]
+    rows = list(zip(page.object_list, next_steps(list(page.object_list), today), strict=True))
     enterprise = request.user.enterprise
     return render(
         request,
@@ -204,7 +204,7 @@ def _case_page(request, case: Case, *, status: int = 200, **bound):
         "case": case,
         "step": next_step(case, today),
         "timeline": [(event, describe_event(event), _note_shown(request.user, event)) for event in events],
-        "attachments": case.attachments.select_related("uploaded_by").order_by("created_at", "id"),
+        "attachments": attachments_visible_to(request.user, case),
         "feedback": case.feedback.order_by("-created_at", "-id").first(),
         "actions": actions,
         "info_request": open_info_request(case, events),
@@ -294,7 +294,7 @@ reopen = _case_step(
 def download(request, number, pk):
     """A file of a visible case, streamed after the check; never from a public URL."""
     case = _visible_case(request, number)
-    attachment = get_object_or_404(case.attachments, pk=pk)
+    attachment = get_object_or_404(attachments_visible_to(request.user, case), pk=pk)  # not those kept to staff
     try:
         handle = attachment.file.open("rb")
     except FileNotFoundError:

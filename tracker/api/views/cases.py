@@ -19,7 +19,7 @@ from services import cases as case_services
 from services import tasks as task_services
 from services.deadlines import annotate_case_deadlines
 from services.errors import InvalidInput, NotFound
-from services.selectors import cases_visible_to, timeline_for
+from services.selectors import attachments_visible_to, cases_visible_to, timeline_for
 from services.tasks import TaskSpec
 from services.uscc import parse_uscc
 from tracker import logs
@@ -97,6 +97,8 @@ class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
                     urgency=data.get("urgency"),
                     channel=data.get("channel") or Case.Channel.API,  # the channel a request came through
                     project=data.get("project"),
+                    caller_name=data.get("caller_name", ""),
+                    caller_phone=data.get("caller_phone", ""),
                 )
             except NotFound:
                 # Existence of an enterprise the caller may not submit for is not confirmed.
@@ -231,7 +233,11 @@ class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
             lambda d, v: case_services.request_case_info(actor=request.user, case=pk, note=d["note"]),
         )
 
-    @_transition_schema(serializers.CallbackInput, "Record the enterprise's verdict given by phone (回访)")
+    @_transition_schema(
+        serializers.CallbackInput,
+        "Record the enterprise's verdict given by phone (回访); before verdict_due_on has passed it is an early "
+        "callback, refused without contact_name, contact_phone and comment, and counted apart",
+    )
     @action(detail=True, methods=["post"])
     def callback(self, request, pk=None):
         return self.run_step(
@@ -244,6 +250,8 @@ class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
                 verdict=d["verdict"],
                 rating=d.get("rating"),
                 comment=d.get("comment", ""),
+                contact_name=d.get("contact_name", ""),
+                contact_phone=d.get("contact_phone", ""),
                 expected_version=v,
             ),
         )
@@ -277,7 +285,8 @@ class CaseAttachmentViewSet(WriteMixin, mixins.ListModelMixin, mixins.RetrieveMo
         return self._case
 
     def get_queryset(self):
-        return self.case().attachments.select_related("uploaded_by").order_by("created_at", "id")
+        # An enterprise's token never lists or fetches the files kept to staff (a unit's internal replies).
+        return attachments_visible_to(self.request.user, self.case())
 
     def get_parsers(self):
         if getattr(self, "action", None) == "create" or self.request is None or self.request.method == "POST":
