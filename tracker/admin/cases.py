@@ -8,7 +8,7 @@ from django.db.models import F, Q
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from services import cases as case_services
@@ -339,7 +339,6 @@ class CaseAdmin(ObjectActionsMixin, ScopedAdmin):
         "enterprise",
         "category",
         "status_display",
-        "urgency_display",
         "next_due_display",
         "concierge",
         "submitted_on",
@@ -362,10 +361,11 @@ class CaseAdmin(ObjectActionsMixin, ScopedAdmin):
     search_help_text = _("按诉求编号、标题、企业名称或统一社会信用代码搜索")
     show_full_result_count = False
     inlines = [TaskInline, FeedbackInline]
+    # The summary card above shows number, status, category, channel, the enterprise and the concierge, and the
+    # timeline every date: the form below keeps only what the card does not.
     fieldsets = [
-        (None, {"fields": ["number", "title", "description", "category", "urgency", "channel", "status"]}),
-        (_("办理"), {"fields": ["concierge", "submitted_by", "submitted_at", "accept_due_on", "accepted_at"]}),
-        (_("答复与验收"), {"fields": ["answer", "resolved_at", "verdict_due_on", "closed_at"]}),
+        (_("问题描述"), {"fields": ["description", "submitted_by"]}),
+        (_("答复与验收"), {"fields": ["answer", "resolved_at", "verdict_due_on", "redo_due_on", "closed_at"]}),
     ]
     object_actions = CASE_ACTIONS
     change_form_template = "admin/tracker/case/change_form.html"
@@ -430,19 +430,29 @@ class CaseAdmin(ObjectActionsMixin, ScopedAdmin):
 
     @admin.display(description=_("诉求编号"), ordering="number")
     def number_display(self, case):
-        if getattr(case, "is_overdue", False):
-            return format_html('{} <span class="badge badge-overdue">{}</span>', case.number, _("逾期"))
-        return case.number
+        marks = format_html_join(
+            "",
+            ' <span class="badge badge-{}">{}</span>',
+            [(case.urgency, case.get_urgency_display())] * (case.urgency != Case.Urgency.NORMAL)
+            + [("overdue", _("逾期"))] * bool(getattr(case, "is_overdue", False)),
+        )
+        return format_html("{}{}", case.number, marks)
+
+    def get_fieldsets(self, request, obj=None):
+        # Nothing to show under 答复与验收 before the case is answered.
+        if obj is not None and not (obj.answer or obj.redo_due_on):
+            return self.fieldsets[:1]
+        return self.fieldsets
+
+    def get_inline_instances(self, request, obj=None):
+        inlines = super().get_inline_instances(request, obj)
+        if obj is not None and not obj.feedback.exists():
+            inlines = [inline for inline in inlines if not isinstance(inline, FeedbackInline)]
+        return inlines
 
     @admin.display(description=_("状态"), ordering="status")
     def status_display(self, case):
         return status_badge(case)
-
-    @admin.display(description=_("紧急程度"), ordering="urgency_rank")
-    def urgency_display(self, case):
-        if case.urgency == Case.Urgency.NORMAL:
-            return case.get_urgency_display()
-        return format_html('<span class="badge badge-{}">{}</span>', case.urgency, case.get_urgency_display())
 
     @admin.display(description=_("下一期限"), ordering="next_due")
     def next_due_display(self, case):

@@ -1,10 +1,10 @@
 /* The workbench's small behaviours, without a build step:
-   - on a phone each list row is a card, and each cell shows its column's name (data-label from the header);
+   - on a phone each list row (and each row of a case's tasks and verdicts) is a card, and each cell shows its column's name (data-label from the header);
    - a destructive step pressed without a form (no reason to type) asks to confirm first. */
 (function () {
   "use strict";
   function labelCells() {
-    document.querySelectorAll("#result_list").forEach(function (table) {
+    document.querySelectorAll("#result_list, .inline-group .tabular table").forEach(function (table) {
       var names = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
         return th.textContent.trim();
       });
