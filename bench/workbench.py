@@ -38,6 +38,7 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext, setup_test_environment
     from django.urls import reverse
 
+    from services.selectors import my_cases_q
     from tracker.models import Case, CaseEvent, User
 
     setup_test_environment()  # lets the test client's host in; nothing else changes
@@ -47,6 +48,12 @@ def main() -> None:
     print(f"database: {connection.vendor}; {Case.objects.count():,} cases, {CaseEvent.objects.count():,} events")
 
     case = Case.objects.filter(status=Case.Status.CLOSED).order_by("id").first()
+    concierge = User.objects.get(username="concierge001")
+    accepted = (
+        Case.objects.filter(my_cases_q(concierge), status__in=[Case.Status.ACCEPTED, Case.Status.IN_PROGRESS])
+        .order_by("id")
+        .first()
+    )
     enterprise_user = User.objects.get(username="ent0001")
     # The portal's case page for the enterprise case with the longest timeline.
     own_case = (
@@ -59,6 +66,10 @@ def main() -> None:
         ("leader01", "case list, whole zone", reverse("admin:tracker_case_changelist")),
         ("leader01", "case list, overdue", reverse("admin:tracker_case_changelist") + "?deadline=overdue"),
         ("concierge001", "case list, my cases", reverse("admin:tracker_case_changelist") + "?queue=mine"),
+        ("concierge001", "home: my open cases", reverse("admin:tracker_case_changelist") + "?queue=mine&state=open"),
+        ("leader01", "task list, red cards", reverse("admin:tracker_task_changelist") + "?deadline=red"),
+        ("concierge001", "register a case (form)", reverse("admin:tracker_case_add")),
+        ("concierge001", "decompose (form)", reverse("admin:tracker_case_action", args=[accepted.pk, "decompose"])),
         ("economic_development1", "task list, my tasks", reverse("admin:tracker_task_changelist") + "?queue=mine"),
         ("leader01", "dashboard", reverse("admin:dashboard")),
         ("leader01", "case page", reverse("admin:tracker_case_change", args=[case.pk])),
