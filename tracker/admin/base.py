@@ -203,15 +203,8 @@ def expected_version(data: dict) -> int | None:
     return data.get("version")
 
 
-class ActionForm(forms.Form):
-    """Base of the forms an action asks: knows the object and the actor, carries the version seen."""
-
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-
-    def __init__(self, *args, obj=None, actor=None, **kwargs):
-        self.obj = obj
-        self.actor = actor
-        super().__init__(*args, **kwargs)
+class ServiceForm(forms.Form):
+    """A workbench form whose data goes to a service: the service's field errors land on the fields they name."""
 
     def place_service_error(self, field: str, errors: list[str]) -> bool:
         """Show a service's error on the field it names; False if no field here matches."""
@@ -220,6 +213,17 @@ class ActionForm(forms.Form):
         for message in errors:
             self.add_error(field, message)
         return True
+
+
+class ActionForm(ServiceForm):
+    """Base of the forms an action asks: knows the object and the actor, carries the version seen."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, obj=None, actor=None, **kwargs):
+        self.obj = obj
+        self.actor = actor
+        super().__init__(*args, **kwargs)
 
 
 # Where a button stands on the page by its style: the main step first, destructive steps last.

@@ -24,7 +24,7 @@ from services.cases import INTAKE_CHANNELS
 from services.errors import NotFound, ServiceError
 from services.permissions import can_register_cases
 from services.selectors import enterprises_filed_for_by, projects_filed_for_by
-from tracker.admin.base import TEXTAREA
+from tracker.admin.base import TEXTAREA, ServiceForm
 from tracker.models import Case, Category, Enterprise, Project
 from tracker.portal.forms import MultipleFileField, files_help
 
@@ -45,7 +45,7 @@ class EnterpriseChoiceField(forms.ModelChoiceField):
         return enterprise_label(enterprise)
 
 
-class IntakeForm(forms.Form):
+class IntakeForm(ServiceForm):
     """What staff note down from a call, a hotline order or a visitor. Only parsing here: the service checks."""
 
     enterprise = EnterpriseChoiceField(
@@ -121,13 +121,6 @@ class IntakeForm(forms.Form):
         chosen = self.data.get("enterprise") if self.is_bound else self.initial.get("enterprise")
         if str(chosen or "").isdigit():
             self.fields["project"].queryset = projects_filed_for_by(actor, int(chosen))
-
-    def place_service_error(self, field: str, errors: list[str]) -> bool:
-        if field not in self.fields:
-            return False
-        for message in errors:
-            self.add_error(field, message)
-        return True
 
 
 # The page's two parts: who called about which enterprise, and what they asked for.
