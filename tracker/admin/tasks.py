@@ -277,7 +277,8 @@ class TaskAdmin(ObjectActionsMixin, ScopedAdmin):
     search_fields = ["title", "case__number", "case__enterprise__name"]
     search_help_text = _("按事项、诉求编号或企业名称搜索")
     show_full_result_count = False
-    fields = ["title", "description", "status", "due_on", "assignee", "created_by", "created_at", "result"]
+    # The summary card shows title, status, deadline, unit and people, the timeline who did what when.
+    fields = ["description", "result"]
     object_actions = TASK_ACTIONS
     change_form_template = "admin/tracker/task/change_form.html"
 
