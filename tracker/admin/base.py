@@ -76,6 +76,7 @@ class WorkbenchPages(RelatedChoicesInModelOrder):
         return super().changelist_view(request, {"title": self.list_title(request), **(extra_context or {})})
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["list_offered"] = self.admin_site.offers(request, self.model)
         name = self.opts.verbose_name
         if context.get("title") in {gettext(text) % name for text in ("Add %s", "Change %s", "View %s")}:
             # Django's own heading (a caller's extra_context title is left alone)

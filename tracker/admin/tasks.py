@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from services import calendar
 from services import tasks as task_services
 from services.deadlines import is_task_overdue, overdue_tasks_q, rest_of_week, tasks_due_between_q
 from services.permissions import extension_actions_for, task_actions_for
@@ -153,7 +154,7 @@ class ExtendForm(ActionForm):
 
 
 class RedispatchForm(UnitForm, ActionForm):
-    due_on = DateField(label=_("办理期限"), required=False, help_text=_("留空则按类别时限自动计算"))
+    due_on = DateField(label=_("办理期限"), required=False, help_text=_("已按类别办理时限填好，可修改"))
     note = forms.CharField(label=_("说明"), widget=TEXTAREA, required=False)
 
 
@@ -162,7 +163,7 @@ class ReopenTaskForm(ActionForm):
     due_on = DateField(
         label=_("新的期限"),
         required=False,
-        help_text=_("留空则按类别时限自动计算"),
+        help_text=_("已按类别办理时限填好，可修改"),
     )
 
 
@@ -295,8 +296,12 @@ class TaskAdmin(ObjectActionsMixin, ScopedAdmin):
         return task_actions_for(request.user, obj)
 
     def action_initial(self, action, request, task):
+        # A new deadline is offered, counted as the service would count it when left empty.
+        default_due = calendar.add_working_days(timezone.localdate(), task.case.category.task_days).date
         if action.name == "redispatch":
-            return {"task_force": task.task_force_id, "department": task.department_id}
+            return {"task_force": task.task_force_id, "department": task.department_id, "due_on": default_due}
+        if action.name == "reopen":
+            return {"due_on": default_due}
         return {}
 
     @admin.display(description=_("诉求"), ordering="case__number")
