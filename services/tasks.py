@@ -6,8 +6,9 @@ Every function locks the case, then the task, and records one event per transiti
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -150,6 +151,24 @@ def _check_unit(errors: FieldErrors, prefix: str, case: Case, task_force, depart
         errors.add(f"{prefix}assignee", _("承办人须为该专班或部门的在职人员"))
 
 
+def _latest_due(today: date) -> date:
+    """The latest deadline a task may be given today (settings.TASK_DUE_HORIZON_DAYS)."""
+    return today + timedelta(days=settings.TASK_DUE_HORIZON_DAYS)
+
+
+def _due_on(errors: FieldErrors, field: str, value, today: date) -> date | None:
+    """`value` as a task's deadline: none, or a date from today up to the horizon; else an error on `field`."""
+    value = errors.date_not_before(field, value, today)
+    return value if value is None or _within_horizon(errors, field, value, today) else None
+
+
+def _within_horizon(errors: FieldErrors, field: str, value: date, today: date) -> bool:
+    if value > _latest_due(today):
+        errors.add(field, _("不能晚于%(date)s") % {"date": _latest_due(today).isoformat()})
+        return False
+    return True
+
+
 def _default_due(case: Case, today: date) -> calendar.DueDate:
     return calendar.add_working_days(today, case.category.task_days)
 
@@ -198,7 +217,7 @@ def decompose_case(
             title = errors.text(f"{prefix}title", spec.title, max_length=200)
             description = errors.text(f"{prefix}description", spec.description, required=False, max_length=5000)
             _check_unit(errors, prefix, case, spec.task_force, spec.department, spec.assignee)
-            due_on = errors.date_not_before(f"{prefix}due_on", spec.due_on, today)
+            due_on = _due_on(errors, f"{prefix}due_on", spec.due_on, today)
             cleaned.append((spec, title, description, due_on))
         errors.raise_if_any()
 
@@ -353,7 +372,7 @@ def redispatch_task(
         errors = FieldErrors()
         _check_unit(errors, "", task.case, task_force, department, assignee)
         today = timezone.localdate()
-        due_on = errors.date_not_before("due_on", due_on, today)
+        due_on = _due_on(errors, "due_on", due_on, today)
         note = errors.text("note", note, required=False, max_length=5000)
         errors.raise_if_any()
         due = calendar.DueDate(due_on, False) if due_on else _default_due(task.case, today)
@@ -399,7 +418,7 @@ def reopen_task(
         errors = FieldErrors()
         note = errors.text("note", note, max_length=5000)
         today = timezone.localdate()
-        due_on = errors.date_not_before("due_on", due_on, today)
+        due_on = _due_on(errors, "due_on", due_on, today)
         errors.raise_if_any()
         due = calendar.DueDate(due_on, False) if due_on else _default_due(task.case, today)
         _redo_taken_up(task.case)
@@ -449,6 +468,8 @@ def request_extension(*, actor: User, task: Task | int, requested_due_on: date, 
             errors.add("requested_due_on", _("应为日期"))
         elif requested_due_on <= earliest:
             errors.add("requested_due_on", _("应晚于 %(date)s") % {"date": earliest.isoformat()})
+        else:
+            _within_horizon(errors, "requested_due_on", requested_due_on, timezone.localdate())
         errors.raise_if_any()
         if task.extensions.filter(status=Extension.Status.PENDING).exists():
             raise Conflict(_("该事项已有待审批的延期申请"))
@@ -504,6 +525,9 @@ def _decide_extension(*, actor: User, extension: Extension | int, approve: bool,
                 _("申请的日期 %(requested)s 已不晚于当前期限 %(due)s，请驳回该申请")
                 % {"requested": extension.requested_due_on.isoformat(), "due": task.due_on.isoformat()},
             )
+        elif approve:
+            # Asked for before the horizon was narrowed, or under an older rule: refused as it would be today.
+            _within_horizon(errors, "requested_due_on", extension.requested_due_on, timezone.localdate())
         errors.raise_if_any()
         now = timezone.now()
         extension.status = Extension.Status.APPROVED if approve else Extension.Status.REJECTED

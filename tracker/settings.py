@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "tracker.middleware.RefuseNulMiddleware",  # PostgreSQL refuses NUL in text: 400/404 here, not a 500 later
 ]
 
 ROOT_URLCONF = "tracker.urls"
@@ -109,7 +110,8 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "portal:login"
 
 # --- Sign-in safety -----------------------------------------------------------------------------------------
-# After LOGIN_FAILURE_LIMIT failed attempts for one username, that username is locked for LOGIN_LOCKOUT_MINUTES
+# After LOGIN_FAILURE_LIMIT failed attempts for one account (by username or mobile number, however typed: see
+# tracker.auth.lockout_account), that account is locked for LOGIN_LOCKOUT_MINUTES
 # (whether or not the account exists, so a lock tells nobody which accounts exist).
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.int("LOGIN_LOCKOUT_MINUTES", default=15) / 60  # hours
@@ -120,7 +122,7 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "tracker.portal.views.locked_out"
 AXES_USERNAME_FORM_FIELD = "username"
-AXES_USERNAME_CALLABLE = "tracker.auth.lockout_username"  # a mobile number counts once however it is typed
+AXES_USERNAME_CALLABLE = "tracker.auth.lockout_account"  # one count per account, however it is named or typed
 AXES_VERBOSE = False
 AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0) or None
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
@@ -192,6 +194,8 @@ PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=VAR_DIR / "private")
 CASE_NUMBER_PREFIX = env.str("CASE_NUMBER_PREFIX", default="GX")
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
 ATTACHMENT_MAX_PER_CASE = env.int("ATTACHMENT_MAX_PER_CASE", default=20)
+# A task's deadline (on decompose, re-dispatch, reopen, extension) may lie at most this many days after today.
+TASK_DUE_HORIZON_DAYS = env.int("TASK_DUE_HORIZON_DAYS", default=366)
 
 # --- The REST API (/api/v1/) -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -201,9 +205,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
+        "tracker.api.parsers.JSONParser",
+        "tracker.api.parsers.MultiPartParser",
+        "tracker.api.parsers.FormParser",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_FILTER_BACKENDS": [

@@ -117,7 +117,7 @@ class EnterpriseFilter(TextFilter):
     parameter_name = "enterprise"
 
     def queryset(self, request, queryset):
-        value = (self.value() or "").strip()
+        value = (self.value() or "").replace("\x00", "").strip()  # PostgreSQL refuses NUL in text
         if value.isdigit() and len(value) < 18:
             return queryset.filter(enterprise_id=int(value))
         if value:
@@ -130,7 +130,7 @@ class ProjectFilter(TextFilter):
     parameter_name = "project"
 
     def queryset(self, request, queryset):
-        value = (self.value() or "").strip()
+        value = (self.value() or "").replace("\x00", "").strip()  # PostgreSQL refuses NUL in text
         if value.isdigit():
             return queryset.filter(project_id=int(value))
         if value:

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from services.selectors import task_forces_visible_to
 from tracker.models import Category, Department, HolidayOverride, TaskForce, Tier, User
 
 
@@ -63,6 +64,10 @@ class TaskForceAdmin(ReferenceAdmin):
     filter_horizontal = ["assisting_departments"]
     raw_id_fields = ["members", "lead", "case"]
     search_fields = ["name"]
+
+    def get_queryset(self, request):
+        # A case's own task force carries the enterprise's name: shown only to those who may see the case.
+        return super().get_queryset(request).filter(pk__in=task_forces_visible_to(request.user).values("pk"))
 
 
 @admin.register(HolidayOverride)

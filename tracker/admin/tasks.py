@@ -14,7 +14,7 @@ from services import calendar
 from services import tasks as task_services
 from services.deadlines import is_task_overdue, overdue_tasks_q, rest_of_week, tasks_due_between_q
 from services.permissions import extension_actions_for, task_actions_for
-from services.selectors import task_unit_q, tasks_visible_to
+from services.selectors import task_forces_visible_to, task_unit_q, tasks_visible_to
 from services.states import OPEN_TASK_STATES, WORKING_TASK_STATES
 from services.stats import task_department_expression, tasks_completed_on_time_q
 from services.supervision import CardDates, carded_tasks_q
@@ -124,6 +124,23 @@ class UnitDepartmentFilter(admin.SimpleListFilter):
             return queryset.alias(unit_department=task_department_expression()).filter(
                 unit_department=int(self.value())
             )
+        return queryset
+
+
+class TaskForceFilter(admin.SimpleListFilter):
+    """The task force a task was given to, among those the user may see (a case's own task force names its
+    enterprise)."""
+
+    title = _("专班")
+    parameter_name = "task_force"
+
+    def lookups(self, request, model_admin):
+        task_forces = task_forces_visible_to(request.user).order_by("name", "pk")
+        return [(str(pk), name) for pk, name in task_forces.values_list("pk", "name")]
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            return queryset.filter(task_force_id=int(self.value()))
         return queryset
 
 
@@ -270,7 +287,7 @@ class TaskAdmin(ObjectActionsMixin, ScopedAdmin):
         TaskDeadlineFilter,
         "status",
         UnitDepartmentFilter,
-        "task_force",
+        TaskForceFilter,
         TimelinessFilter,
     ]
     list_select_related = ["case", "case__enterprise", "task_force", "department", "assignee"]

@@ -94,7 +94,18 @@ class CaseSubmitForm(ServiceForm):
         self.fields["project"].queryset = Project.objects.filter(enterprise=enterprise).order_by("name")
         self.fields["files"].help_text = files_help()
         if not self.fields["project"].queryset.exists():
-            del self.fields["project"]
+            if self.is_bound and self.data.get("project"):
+                # Nothing was offered, but a project sent anyway is refused as one that does not exist, not dropped.
+                self.fields["project"].widget = forms.HiddenInput()
+            else:
+                del self.fields["project"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if "project" in self.fields and self.fields["project"].widget.is_hidden and "project" in self.errors:
+            # A hidden field's error is not shown beside it; show it at the top of the form.
+            self.add_error(None, self.errors["project"])
+        return cleaned
 
 
 class AddInfoForm(ServiceForm):

@@ -63,7 +63,10 @@ def _fingerprint(request) -> str:
             ]
     else:
         content = data
-    blob = json.dumps(content, sort_keys=True, cls=DjangoJSONEncoder, ensure_ascii=False).encode()
+    # surrogatepass: whatever the body holds, fingerprinting must not be what fails (the parsers refuse bad text)
+    blob = json.dumps(content, sort_keys=True, cls=DjangoJSONEncoder, ensure_ascii=False).encode(
+        "utf-8", "surrogatepass"
+    )
     return hashlib.sha256(blob).hexdigest()
 
 

@@ -11,8 +11,6 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
-from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import MultiPartParser
 
 from services import attachments as attachment_services
 from services import cases as case_services
@@ -24,6 +22,8 @@ from services.tasks import TaskSpec
 from services.uscc import parse_uscc
 from tracker import logs
 from tracker.api import filters, serializers
+from tracker.api.pagination import Cursor
+from tracker.api.parsers import MultiPartParser
 from tracker.api.views.base import IDEMPOTENCY_KEY, WriteMixin, etag, step_schema, validated
 from tracker.models import Attachment, Case, Enterprise, Task
 
@@ -35,7 +35,7 @@ def visible_case_or_404(user, pk) -> Case:
     return get_object_or_404(cases_visible_to(user).select_related(None).only("pk"), pk=pk)
 
 
-class TimelinePagination(CursorPagination):
+class TimelinePagination(Cursor):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 500
