@@ -1,20 +1,55 @@
 """The working-day calendar (工作日): Chinese public holidays and make-up working weekends (调休).
 
-Built on `chinesecalendar` plus the staff-editable `HolidayOverride` table, which wins where both speak.
-The library lags: next year's holidays are published each November. For a year it does not know, days are
-weekdays plus overrides, and the result says so (`used_fallback`) so staff can be warned to enter the
-new year's holidays. Once any override exists for such a year, staff are taken to have entered it.
+Three sources; the first that knows a day decides it:
+
+1. `HolidayOverride` rows, entered by administrators (a year's notice as it is published, or a one-off change);
+2. `chinesecalendar`, which carries each year's State Council notice once it is released (it lags: the notice
+   comes each November or December);
+3. for a year neither knows, the law: the statutory holidays of 《全国年节及纪念日放假办法》 (as amended in 2024, in
+   force from 2025) — 元旦 1 Jan, 春节 除夕 to 正月初三, 清明 (the solar term), 劳动节 1–2 May, 端午 (lunar 5/5), 中秋
+   (lunar 8/15), 国庆 1–3 Oct — and the weekends are rest days (`statutory_holidays`, lunar dates and 清明 from
+   `lunar_python`). Only the bridging days and the make-up Saturdays wait for the year's notice.
+
+A day decided by the third source is provisional until an administrator marks its year complete (`HolidayYear`):
+a deadline that counts across such a day says so (`used_fallback`), and staff are warned.
 """
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import chinese_calendar
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from lunar_python import Lunar
 
-from tracker.models import HolidayOverride
+from services.errors import InvalidInput, NotPermitted
+from services.roles import Role, has_role
+from services.validation import FieldErrors
+from tracker.models import HolidayOverride, HolidayYear
 
 logger = logging.getLogger(__name__)
+
+
+@functools.cache
+def statutory_holidays(year: int) -> dict[date, str]:
+    """The days off fixed by law in `year` (13 since 2025), each with its festival's name."""
+    days = {date(year, 1, 1): _("元旦"), date(year, 5, 1): _("劳动节"), date(year, 5, 2): _("劳动节")}
+    new_year = Lunar.fromYmd(year, 1, 1)
+    for offset in range(-1, 3):  # 除夕 to 初三
+        solar = new_year.next(offset).getSolar()
+        days[date(solar.getYear(), solar.getMonth(), solar.getDay())] = _("春节")
+    qingming = Lunar.fromYmd(year, 3, 1).getJieQiTable()["清明"]
+    days[date(qingming.getYear(), qingming.getMonth(), qingming.getDay())] = _("清明节")
+    for month, day, name in ((5, 5, _("端午节")), (8, 15, _("中秋节"))):
+        solar = Lunar.fromYmd(year, month, day).getSolar()
+        days[date(solar.getYear(), solar.getMonth(), solar.getDay())] = name
+    for day in (1, 2, 3):
+        days[date(year, 10, day)] = _("国庆节")
+    return {day: name for day, name in sorted(days.items()) if day.year == year}
 
 
 @dataclass(frozen=True)
@@ -24,20 +59,21 @@ class DueDate:
 
 
 class WorkingCalendar:
-    """A calendar with a fixed set of overrides, for computing many dates without a query each."""
+    """A calendar with a fixed set of overrides and completed years, for computing many dates without a query
+    each."""
 
-    def __init__(self, overrides: dict[date, bool] | None = None):
+    def __init__(self, overrides: dict[date, bool] | None = None, complete_years: set[int] | None = None):
         self.overrides = overrides or {}
-        self._override_years = {day.year for day in self.overrides}
+        self.complete_years = complete_years or set()
         self._unknown_years: set[int] = set()
 
     @classmethod
     def load(cls, since: date | None = None) -> "WorkingCalendar":
-        """Load the overrides from `since` on (all of them when None): one query."""
-        rows = HolidayOverride.objects.all()
+        """Load the overrides and the completed years from `since` on (all of them when None): two queries."""
+        rows, years = HolidayOverride.objects.all(), HolidayYear.objects.all()
         if since is not None:
-            rows = rows.filter(date__gte=date(since.year, 1, 1))
-        return cls(dict(rows.values_list("date", "is_working_day")))
+            rows, years = rows.filter(date__gte=date(since.year, 1, 1)), years.filter(year__gte=since.year)
+        return cls(dict(rows.values_list("date", "is_working_day")), set(years.values_list("year", flat=True)))
 
     def _library_says(self, day: date) -> bool | None:
         if day.year in self._unknown_years:
@@ -46,17 +82,22 @@ class WorkingCalendar:
             return chinese_calendar.is_workday(day)
         except NotImplementedError:
             self._unknown_years.add(day.year)
-            logger.warning("chinesecalendar has no data for %s; using weekdays plus overrides", day.year)
+            logger.info("chinesecalendar has no data for %s; using the statutory holidays and weekends", day.year)
             return None
 
     def check(self, day: date) -> tuple[bool, bool]:
-        """(is it a working day, was the fallback used to say so)."""
+        """(is it a working day, is that provisional: decided by the law alone, in a year not yet complete)."""
         if day in self.overrides:
             return self.overrides[day], False
         library = self._library_says(day)
         if library is not None:
             return library, False
-        return day.weekday() < 5, day.year not in self._override_years
+        working = day.weekday() < 5 and day not in statutory_holidays(day.year)
+        return working, day.year not in self.complete_years
+
+    def year_is_known(self, year: int) -> bool:
+        """Whether `year`'s schedule is known in full: in the library, or marked complete by an administrator."""
+        return year in self.complete_years or self._library_says(date(year, 1, 1)) is not None
 
     def is_working_day(self, day: date) -> bool:
         return self.check(day)[0]
@@ -114,3 +155,83 @@ def add_working_days(start: date, days: int) -> DueDate:
 
 def working_days_between(start: date, end: date) -> int:
     return WorkingCalendar.load(since=min(start, end)).working_days_between(start, end)
+
+
+# A year's schedule -----------------------------------------------------------------------------------------------
+
+
+def year_problems(year: int, calendar: WorkingCalendar | None = None) -> list[str]:
+    """What is wrong with `year`'s entered schedule, in words an administrator can act on: a statutory holiday
+    marked as a working day, a make-up working day that is not a weekend."""
+    calendar = calendar or WorkingCalendar.load(since=date(year, 1, 1))
+    problems = []
+    for day, name in statutory_holidays(year).items():
+        if calendar.overrides.get(day) is True:
+            problems.append(
+                gettext("%(day)s 是法定节假日（%(name)s），不能设为调休上班") % {"day": day.isoformat(), "name": name}
+            )
+    for day, working in sorted(calendar.overrides.items()):
+        if day.year == year and working and day.weekday() < 5:
+            problems.append(gettext("%(day)s 是工作日，无需设为调休上班") % {"day": day.isoformat()})
+    return problems
+
+
+def check_year_complete(*, year, note: str = "") -> tuple[int, str]:
+    """Check that `year` may be marked complete (for forms that show errors before saving); InvalidInput names
+    each problem: the year out of range or already confirmed, or entered days that contradict the law."""
+    errors = FieldErrors()
+    note = errors.text("note", note, required=False, max_length=HolidayYear._meta.get_field("note").max_length)
+    this_year = timezone.localdate().year
+    if not isinstance(year, int) or isinstance(year, bool) or not this_year - 1 <= year <= this_year + 2:
+        bounds = {"first": this_year - 1, "last": this_year + 2}
+        errors.add("year", gettext("请填写 %(first)d 至 %(last)d 之间的年份") % bounds)
+    elif HolidayYear.objects.filter(year=year).exists():
+        errors.add("year", gettext("%(year)d 年的节假日安排已经确认过") % {"year": year})
+    else:
+        for problem in year_problems(year):
+            errors.add("year", problem)
+    errors.raise_if_any()
+    return year, note
+
+
+def mark_year_complete(*, actor, year, note: str = "") -> HolidayYear:
+    """An administrator confirms that `year`'s notice is entered in full (its holidays and make-up working days in
+    `HolidayOverride`): from now on its deadlines are firm. Refused, naming each problem (`check_year_complete`)."""
+    if not has_role(actor, Role.ADMINISTRATOR):
+        raise NotPermitted(gettext("只有系统管理员可以确认年度节假日安排"))
+    year, note = check_year_complete(year=year, note=note)
+    try:
+        with transaction.atomic():
+            return HolidayYear.objects.create(year=year, note=note, completed_by=actor, completed_at=timezone.now())
+    except IntegrityError:  # another administrator confirmed it a moment ago
+        raise InvalidInput.field("year", gettext("%(year)d 年的节假日安排已经确认过") % {"year": year}) from None
+
+
+def unconfirmed_next_year(today: date) -> int | None:
+    """From 1 November, next year while its schedule is not known (neither in the library nor confirmed by an
+    administrator): the workbench then reminds administrators and leaders to enter it."""
+    if today.month < 11:
+        return None
+    year = today.year + 1
+    calendar = WorkingCalendar(complete_years=set(HolidayYear.objects.filter(year=year).values_list("year", flat=True)))
+    return None if calendar.year_is_known(year) else year
+
+
+@dataclass(frozen=True)
+class ScheduleDay:
+    day: date
+    is_working_day: bool
+    label: str  # the festival, or the override's note
+    statutory: bool
+
+
+def year_schedule(year: int) -> list[ScheduleDay]:
+    """What differs from an ordinary week in `year`, as the calendar counts it now: the statutory holidays and the
+    entered rest days and make-up working days, by date — for an administrator's last look before confirming."""
+    calendar = WorkingCalendar.load(since=date(year, 1, 1))
+    statutory = statutory_holidays(year)
+    days = {day: ScheduleDay(day, calendar.is_working_day(day), str(name), True) for day, name in statutory.items()}
+    entered = HolidayOverride.objects.filter(date__year=year).values_list("date", "is_working_day", "note")
+    for day, working, note in entered:
+        days[day] = ScheduleDay(day, working, note or str(statutory.get(day, "")), day in statutory)
+    return [days[day] for day in sorted(days)]

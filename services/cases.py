@@ -298,7 +298,7 @@ def _parse_rating(errors: FieldErrors, rating) -> int | None:
     """1-5 as an integer or a string of digits; anything else (4.7, True, "五") is refused."""
     if isinstance(rating, int) and not isinstance(rating, bool):
         value = rating
-    elif isinstance(rating, str) and rating.strip().isdigit():
+    elif isinstance(rating, str) and rating.strip().isascii() and rating.strip().isdigit():
         value = int(rating.strip())
     else:
         value = None

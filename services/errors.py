@@ -1,5 +1,5 @@
 """The errors a service raises. Each carries its code and HTTP status, so every interface maps it the same way:
-400 invalid input, 403 not permitted, 404 not visible, 409 illegal transition or stale version.
+400 invalid input, 403 not permitted, 404 not visible, 409 illegal transition or stale version, 429 too many.
 """
 
 from collections.abc import Iterable, Mapping
@@ -50,6 +50,20 @@ class NotFound(ServiceError):
 
     def __init__(self, message: str | None = None, **kwargs):
         super().__init__(message or _("对象不存在或无权查看"), **kwargs)
+
+
+class TooManyRequests(ServiceError):
+    """The actor asked for this too often; `retry_minutes` says when to try again."""
+
+    code = "throttled"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_minutes: int):
+        self.retry_minutes = retry_minutes
+        super().__init__(message)
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), "retry_minutes": self.retry_minutes}
 
 
 class Conflict(ServiceError):

@@ -11,7 +11,6 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-import requests
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
@@ -20,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from services import outbox
+from services import accounts, egress, outbox  # accounts writes its reset mails through this module
 from services.calendar import WorkingCalendar
 from services.errors import NotPermitted
 from services.roles import Role, has_role
@@ -197,7 +196,7 @@ def _claim(pk: int, now: datetime) -> bool:
 def _send_email(push: PushDelivery) -> None:
     message = EmailMessage(
         subject=push.subject,
-        body=push.body,
+        body=accounts.reset_mail_body(push.recipient) if accounts.is_password_reset(push) else push.body,
         to=[push.address],
         headers={"Message-ID": f"<push-{push.pk}@{settings.PUSH_MESSAGE_ID_DOMAIN}>"},  # a resend is the same mail
     )
@@ -219,12 +218,8 @@ def _send_wecom(push: PushDelivery) -> None:
             "mentioned_mobile_list": [recipient.phone] if recipient.phone else [],
         },
     }
-    response = requests.post(
-        push.address,
-        json=payload,
-        headers={"X-Push-Id": str(push.pk)},
-        timeout=settings.PUSH_TIMEOUT_SECONDS,
-        allow_redirects=False,
+    response = egress.post(
+        push.address, json=payload, headers={"X-Push-Id": str(push.pk)}, timeout=settings.PUSH_TIMEOUT_SECONDS
     )
     response.raise_for_status()
     try:
@@ -264,8 +259,12 @@ def deliver(push_pk: int) -> PushResult:
             push.status, push.last_error = Status.FAILED, error
         else:
             push.last_error = error
-            # A retry is a push like any other: one that would fall outside working hours waits for the morning.
-            retry_at = push.next_attempt_at = push_window_opens(finished + retry_delay(push.attempts))
+            # A retry is a push like any other: one that would fall outside working hours waits for the morning —
+            # except a password reset, which someone is waiting for now.
+            retry_at = finished + retry_delay(push.attempts)
+            if not accounts.is_password_reset(push):
+                retry_at = push_window_opens(retry_at)
+            push.next_attempt_at = retry_at
         push.save(update_fields=["status", "sent_at", "last_error", "next_attempt_at"])
     if error:
         logger.info("push %s (%s) attempt %d failed: %s", push.pk, push.channel, push.attempts, error)

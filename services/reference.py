@@ -11,7 +11,7 @@ from services.roles import Role
 from services.schedules import ensure_periodic_tasks
 from tracker.models import Category, Department, TaskForce, Tier
 
-_REFERENCE_MODELS = ["category", "department", "taskforce", "tier", "holidayoverride"]
+_REFERENCE_MODELS = ["category", "department", "taskforce", "tier", "holidayoverride", "holidayyear"]
 _REGISTER_MODELS = ["enterprise", "project"]
 _CASE_MODELS = ["case", "task", "extension", "caseevent", "attachment"]
 _CONTEXT = [*_REFERENCE_MODELS, *_REGISTER_MODELS, *_CASE_MODELS]
@@ -36,6 +36,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_view(*_CONTEXT, "feedback", "visit", "user"),
         *(f"{op}_{m}" for m in [*_REFERENCE_MODELS, *_REGISTER_MODELS, "user"] for op in ("add", "change")),
         "delete_holidayoverride",
+        "delete_holidayyear",  # reopens a year: its deadlines are provisional again until it is confirmed anew
         "auth.view_group",
         # The periodic work of Celery beat (services.schedules): switch it on or off, change how often.
         "django_celery_beat.view_periodictask",

@@ -156,21 +156,27 @@ def _latest_due(today: date) -> date:
     return today + timedelta(days=settings.TASK_DUE_HORIZON_DAYS)
 
 
-def _due_on(errors: FieldErrors, field: str, value, today: date) -> date | None:
-    """`value` as a task's deadline: none, or a date from today up to the horizon; else an error on `field`."""
+def _due_on(
+    errors: FieldErrors, field: str, value, today: date, days: calendar.WorkingCalendar
+) -> calendar.DueDate | None:
+    """`value` as a task's deadline: none, or a date from today up to the horizon (else an error on `field`),
+    moved to the next working day when it falls on a rest day (民法典 第二百零三条)."""
     value = errors.date_not_before(field, value, today)
-    return value if value is None or _within_horizon(errors, field, value, today) else None
+    if value is None or not _within_horizon(errors, field, value, today):
+        return None
+    return days.add_working_days(value, 0)
 
 
-def _within_horizon(errors: FieldErrors, field: str, value: date, today: date) -> bool:
-    if value > _latest_due(today):
-        errors.add(field, _("不能晚于%(date)s") % {"date": _latest_due(today).isoformat()})
+def _within_horizon(errors: FieldErrors, field: str, value: date, today: date, *, moved: bool = False) -> bool:
+    """Whether `value` is within the horizon; `moved` allows the working day after a horizon that is a rest day
+    (where a date typed on it was moved to)."""
+    latest = _latest_due(today)
+    if moved:
+        latest = calendar.WorkingCalendar.load(since=latest).next_working_day(latest)
+    if value > latest:
+        errors.add(field, _("不能晚于%(date)s") % {"date": latest.isoformat()})
         return False
     return True
-
-
-def _default_due(case: Case, today: date) -> calendar.DueDate:
-    return calendar.add_working_days(today, case.category.task_days)
 
 
 def task_event_data(task: Task) -> dict:
@@ -208,6 +214,7 @@ def decompose_case(
         check_version(case, expected_version)
         require_case_step(case, "decompose")
         today = timezone.localdate()
+        days = calendar.WorkingCalendar.load(since=today)
         errors = FieldErrors()
         if not tasks:
             errors.add("tasks", _("至少交办一个事项"))
@@ -217,17 +224,18 @@ def decompose_case(
             title = errors.text(f"{prefix}title", spec.title, max_length=200)
             description = errors.text(f"{prefix}description", spec.description, required=False, max_length=5000)
             _check_unit(errors, prefix, case, spec.task_force, spec.department, spec.assignee)
-            due_on = _due_on(errors, f"{prefix}due_on", spec.due_on, today)
-            cleaned.append((spec, title, description, due_on))
+            due = _due_on(errors, f"{prefix}due_on", spec.due_on, today, days)
+            cleaned.append((spec, title, description, due))
         errors.raise_if_any()
 
         now = timezone.now()
         if case.status == Case.Status.ACCEPTED:
             apply_transition(case, "decompose", actor=actor, data={"tasks": len(cleaned)}, at=now)
         _redo_taken_up(case)
-        default_due = _default_due(case, today)
+        default_due = days.add_working_days(today, case.category.task_days)
         created = []
-        for spec, title, description, due_on in cleaned:
+        for spec, title, description, due in cleaned:
+            due = due or default_due
             task = Task.objects.create(
                 case=case,
                 task_force=spec.task_force,
@@ -235,8 +243,8 @@ def decompose_case(
                 assignee=spec.assignee,
                 title=title,
                 description=description,
-                due_on=due_on or default_due.date,
-                due_is_provisional=default_due.used_fallback if due_on is None else False,
+                due_on=due.date,
+                due_is_provisional=due.used_fallback,
                 created_by=actor,
                 created_at=now,
                 updated_at=now,
@@ -372,10 +380,11 @@ def redispatch_task(
         errors = FieldErrors()
         _check_unit(errors, "", task.case, task_force, department, assignee)
         today = timezone.localdate()
-        due_on = _due_on(errors, "due_on", due_on, today)
+        days = calendar.WorkingCalendar.load(since=today)
+        due = _due_on(errors, "due_on", due_on, today, days)
         note = errors.text("note", note, required=False, max_length=5000)
         errors.raise_if_any()
-        due = calendar.DueDate(due_on, False) if due_on else _default_due(task.case, today)
+        due = due or days.add_working_days(today, task.case.category.task_days)
         previous_unit = unit_name(task.task_force, task.department)
         changes = {
             "task_force": task_force,
@@ -418,9 +427,10 @@ def reopen_task(
         errors = FieldErrors()
         note = errors.text("note", note, max_length=5000)
         today = timezone.localdate()
-        due_on = _due_on(errors, "due_on", due_on, today)
+        days = calendar.WorkingCalendar.load(since=today)
+        due = _due_on(errors, "due_on", due_on, today, days)
         errors.raise_if_any()
-        due = calendar.DueDate(due_on, False) if due_on else _default_due(task.case, today)
+        due = due or days.add_working_days(today, task.case.category.task_days)
         _redo_taken_up(task.case)
         apply_transition(
             task,
@@ -466,10 +476,11 @@ def request_extension(*, actor: User, task: Task | int, requested_due_on: date, 
         earliest = max(task.due_on, timezone.localdate())
         if not isinstance(requested_due_on, date):
             errors.add("requested_due_on", _("应为日期"))
-        elif requested_due_on <= earliest:
-            errors.add("requested_due_on", _("应晚于 %(date)s") % {"date": earliest.isoformat()})
-        else:
-            _within_horizon(errors, "requested_due_on", requested_due_on, timezone.localdate())
+        elif _within_horizon(errors, "requested_due_on", requested_due_on, timezone.localdate()):
+            # A rest day runs to the next working day (民法典 第二百零三条).
+            requested_due_on = calendar.WorkingCalendar.load(since=requested_due_on).next_working_day(requested_due_on)
+            if requested_due_on <= earliest:
+                errors.add("requested_due_on", _("应晚于 %(date)s") % {"date": earliest.isoformat()})
         errors.raise_if_any()
         if task.extensions.filter(status=Extension.Status.PENDING).exists():
             raise Conflict(_("该事项已有待审批的延期申请"))
@@ -527,7 +538,7 @@ def _decide_extension(*, actor: User, extension: Extension | int, approve: bool,
             )
         elif approve:
             # Asked for before the horizon was narrowed, or under an older rule: refused as it would be today.
-            _within_horizon(errors, "requested_due_on", extension.requested_due_on, timezone.localdate())
+            _within_horizon(errors, "requested_due_on", extension.requested_due_on, timezone.localdate(), moved=True)
         errors.raise_if_any()
         now = timezone.now()
         extension.status = Extension.Status.APPROVED if approve else Extension.Status.REJECTED

@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from services import outbox
+from services import egress, outbox
 from services.errors import NotFound, NotPermitted
 from services.roles import Role, has_role
 from services.validation import FieldErrors
@@ -78,6 +78,9 @@ def _check_subscription(errors: FieldErrors, *, name, url, event_types) -> tuple
             URLValidator(schemes=["http", "https"])(url)
         except Exception:
             errors.add("url", _("请输入有效的 http(s) 地址"))
+        else:
+            if refusal := egress.url_error(url):
+                errors.add("url", refusal)
     if not isinstance(event_types, list | tuple) or not event_types:
         errors.add("event_types", _("请至少选择一种事件：%(types)s") % {"types": ", ".join(EVENT_TYPES)})
         event_types = []
@@ -380,13 +383,7 @@ def deliver(delivery_pk: int) -> SendResult:
     status_code, error, excerpt = None, "", ""
     started = time.monotonic()
     try:
-        response = requests.post(
-            subscription.url,
-            data=body,
-            headers=headers,
-            timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
-            allow_redirects=False,
-        )
+        response = egress.post(subscription.url, data=body, headers=headers, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
         status_code, excerpt = response.status_code, response.text[:500]
         if not 200 <= status_code < 300:
             error = _("接收方返回 HTTP %(status)d") % {"status": status_code}

@@ -59,6 +59,7 @@ from tests.factories import (
 from tracker.models import (
     Attachment,
     Case,
+    HolidayYear,
     Notification,
     PushDelivery,
     Reminder,
@@ -93,6 +94,12 @@ class Crawled:
 
 @pytest.fixture
 def crawled(zone, private_media) -> Crawled:
+    return build_crawled(zone)
+
+
+def build_crawled(zone) -> Crawled:
+    """Give the conftest's zone a row of every registered model, each role something in each list it is offered
+    (used by the crawl and by the form fuzzer, tests/test_form_fuzz.py)."""
     lead = UserFactory(username="tf_lead", full_name="郑组长", roles=[Role.TASK_FORCE_MEMBER])
     zone.task_force.lead = lead
     zone.task_force.save()
@@ -135,6 +142,7 @@ def crawled(zone, private_media) -> Crawled:
     )
     VisitFactory(enterprise=zone.enterprise, concierge=zone.concierge)
     HolidayOverrideFactory()
+    HolidayYear.objects.create(year=2027, completed_by=zone.admin, completed_at=timezone.now())
     api_tokens.create_token(actor=zone.admin, user=zone.integration, name="12345 热线对接", expires_at=None)
     subscription = webhooks.create_subscription(
         actor=zone.admin, name="一网通办", url="https://example.org/hook", event_types=["case.submitted"]
@@ -352,6 +360,13 @@ def address(route: Route, kwargs: dict) -> str:
     return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda match: str(kwargs[match.group(1)]), route.route)
 
 
+def pages(visitor: Visitor, all_routes: list[Route]) -> Iterator[tuple[Route, str]]:
+    """Every address the visitor opens, with its pattern (a list's own filter and sort links aside)."""
+    for route in all_routes:
+        for kwargs in fill(visitor, route):
+            yield route, address(route, kwargs)
+
+
 # ---- the walk --------------------------------------------------------------------------------------------------
 
 
@@ -442,17 +457,15 @@ def crawl_as(visitor: Visitor, all_routes: list[Route], findings: list[Finding],
                 findings.append(Finding(visitor.role, url, name, problem))
         return response
 
-    for route in all_routes:
-        for kwargs in fill(visitor, route):
-            url = address(route, kwargs)
-            response = open_(url, route.name)
-            changelist = (getattr(response, "context_data", None) or {}).get("cl")
-            if response.status_code == 200 and changelist is not None and route.name.endswith("_changelist"):
-                visitor.rows[url] = changelist.result_count
-                sorting = url not in sorted_lists
-                sorted_lists.add(url)
-                for link in list_links(changelist, sorting=sorting):
-                    open_(url + link, route.name)
+    for route, url in pages(visitor, all_routes):
+        response = open_(url, route.name)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if response.status_code == 200 and changelist is not None and route.name.endswith("_changelist"):
+            visitor.rows[url] = changelist.result_count
+            sorting = url not in sorted_lists
+            sorted_lists.add(url)
+            for link in list_links(changelist, sorting=sorting):
+                open_(url + link, route.name)
     return opened
 
 

@@ -4,9 +4,11 @@ from django.apps import apps
 from django.contrib import admin
 from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from services.calendar import unconfirmed_next_year
 from services.notifications import unread_count
 from services.roles import Role, has_role, is_zone_wide, roles_of
 
@@ -40,6 +42,7 @@ MENU_ORDER = [
     "tracker.taskforce",
     "tracker.tier",
     "tracker.holidayoverride",
+    "tracker.holidayyear",
     "tracker.user",
 ]
 
@@ -135,4 +138,7 @@ class WorkbenchSite(admin.AdminSite):
             links.append((_("统计看板"), reverse("admin:dashboard")))
             context["workbench_links"] = links
             context["inbox_unread"] = lambda: unread_count(user)
+            if has_role(user, Role.ADMINISTRATOR, Role.LEADER):
+                context["unconfirmed_holiday_year"] = lambda: unconfirmed_next_year(timezone.localdate())
+                context["may_confirm_holidays"] = has_role(user, Role.ADMINISTRATOR)
         return context

@@ -86,7 +86,7 @@ def _username(request) -> str:
     return user.get_username()
 
 
-def _client_address(request) -> str:
+def client_address(request) -> str:
     """The client's address as the sign-in lockout sees it (behind PROXY_COUNT proxies, the forwarded one)."""
     from axes.helpers import get_client_ip_address  # not at import: logging is configured before the apps load
 
@@ -120,7 +120,7 @@ class RequestLogMiddleware:
                     "path": request.path,
                     "status": response.status_code,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                    "remote_addr": _client_address(request),
+                    "remote_addr": client_address(request),
                 },
             )
             return response

@@ -1,7 +1,9 @@
-"""Refuse a NUL character in a request's address, query or form fields before any view puts it in a query:
-PostgreSQL refuses NUL in text, and the refusal would otherwise surface as a 500."""
+"""Requests refused at the door, before any view reads them: a body larger than the limit (read in full it would
+be spooled to disk first), and a NUL character in the address, query or form fields (PostgreSQL refuses NUL in
+text, and the refusal would otherwise surface as a 500)."""
 
-from django.http import Http404, HttpResponseBadRequest, JsonResponse
+from django.conf import settings
+from django.http import Http404, HttpResponse, JsonResponse
 from django.template import engines
 from django.utils.translation import gettext as _
 
@@ -9,12 +11,49 @@ from tracker.api.errors import error_body
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
-_BAD_REQUEST_PAGE = """{% extends "errors/base.html" %}
+_ERROR_PAGE = """{% extends "errors/base.html" %}
 {% block title %}{{ title }}{% endblock %}
-{% block code %}400{% endblock %}
+{% block code %}{{ status }}{% endblock %}
 {% block heading %}{{ title }}{% endblock %}
 {% block explanation %}<p>{{ explanation }}</p>{% endblock %}
 {% block way_back %}{% include "errors/way_back.html" %}{% endblock %}"""
+
+
+def error_page(request, status: int, title: str, explanation: str) -> HttpResponse:
+    """The project's error page (errors/base.html) with a way back, for refusals made before any view."""
+    context = {"status": status, "title": title, "explanation": explanation}
+    return HttpResponse(engines["django"].from_string(_ERROR_PAGE).render(context, request), status=status)
+
+
+class BodyLimitMiddleware:
+    """A request whose Content-Length is over the limit is refused before its body is read: 413, in the API's
+    error shape under /api/ (API_MAX_BODY_BYTES), the project's error page elsewhere (WEB_MAX_BODY_BYTES). The
+    proxy's own limit (client_max_body_size) stays the outer wall, for bodies sent without a length too."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        api = request.path.startswith("/api/")
+        limit = settings.API_MAX_BODY_BYTES if api else settings.WEB_MAX_BODY_BYTES
+        if length <= limit:
+            return self.get_response(request)
+        sizes = {"size": length / 2**20, "limit": limit / 2**20}
+        if api:
+            message = _("请求体过大：%(size).1f MB，上限 %(limit).1f MB") % sizes
+            return JsonResponse(error_body("too_large", message), status=413)
+        explanation = (
+            _(
+                "这次提交共 %(size).1f MB，超过了单次提交的上限 %(limit).1f MB。"
+                "请减少或压缩附件后重新提交，也可以分几次补充。"
+            )
+            % sizes
+        )
+        return error_page(request, 413, _("提交的内容过大"), explanation)
 
 
 def _nul_in(data) -> list[str]:
@@ -55,9 +94,4 @@ class RefuseNulMiddleware:
         explanation = _("提交的内容含有空字符（NUL），无法处理：%(fields)s。请检查后重试。") % {
             "fields": "、".join(fields)
         }
-        page = (
-            engines["django"]
-            .from_string(_BAD_REQUEST_PAGE)
-            .render({"title": _("请求无效"), "explanation": explanation}, request)
-        )
-        return HttpResponseBadRequest(page)
+        return error_page(request, 400, _("请求无效"), explanation)

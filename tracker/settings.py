@@ -56,8 +56,9 @@ MIDDLEWARE = [
     "tracker.health.HealthCheckMiddleware",
     "tracker.logs.RequestLogMiddleware",  # a request id for every log line, one JSON line per request
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # the Content-Security-Policy header (CONTENT_SECURITY_POLICY below)
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files from gunicorn: no shared volume with the proxy
-    "tracker.api.middleware.ApiBodyLimitMiddleware",
+    "tracker.middleware.BodyLimitMiddleware",  # a body over the limit is refused before it is read
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -130,6 +131,10 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+# The language switch (set_language) writes this cookie; nothing reads it from JavaScript.
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = env.bool("LANGUAGE_COOKIE_SECURE", default=not DEBUG)
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # --- HTTPS (production: the reverse proxy terminates TLS, sets X-Forwarded-Proto, and strips any the client sent) --
@@ -148,7 +153,29 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"  # no page of ours is meant to be framed
+# --- Content-Security-Policy (django-csp): scripts and styles come from our own static files; no inline script, no
+# event handler attribute, no eval (tests/test_csp.py scans the templates; the browser tests fail on a violation).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # Admin's templates carry no style attribute, so no 'unsafe-inline'. The error pages keep their one <style>
+        # (they must render when nothing else works): allowed by its hash, which tests/test_csp.py recomputes.
+        "style-src": ["'self'", "'sha256-lXZVo8u+RWzWTQifuVkWEUcmmVSYY0ikYyKKfPQUcjk='"],
+        "img-src": ["'self'", "data:"],  # data: for the icons inlined in Bootstrap's and Swagger UI's style sheets
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 3600)
+# Resets asked for one address, and from one client address, within the window (services/accounts.py).
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env.int("PASSWORD_RESET_LIMIT_PER_ADDRESS", default=3)
+PASSWORD_RESET_LIMIT_PER_CLIENT = env.int("PASSWORD_RESET_LIMIT_PER_CLIENT", default=10)
+PASSWORD_RESET_LIMIT_WINDOW_MINUTES = env.int("PASSWORD_RESET_LIMIT_WINDOW_MINUTES", default=60)
 
 # --- Email (password reset now; reminders later): EMAIL_URL such as smtp+tls://user:password@host:587 -------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
@@ -254,6 +281,8 @@ SPECTACULAR_SETTINGS = {
 CSRF_FAILURE_VIEW = "tracker.api.errors.csrf_failure"
 # A request body larger than this is refused with 413 before it is read (an attachment plus its form).
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=ATTACHMENT_MAX_BYTES + 1024 * 1024)
+# The same for a form of the portal or the workbench, attachments included (one request, however many files).
+WEB_MAX_BODY_BYTES = env.int("WEB_MAX_BODY_BYTES", default=API_MAX_BODY_BYTES)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 
 # --- Cache (throttle counters): shared through Redis in production so every process counts the same requests
@@ -293,6 +322,9 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
 WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
+# Webhooks and WeCom robots reach public addresses only (services/egress.py). On for tests and the local demo only,
+# whose receivers listen on 127.0.0.1: `manage.py check --deploy` fails when it is on.
+OUTBOUND_ALLOW_PRIVATE_ADDRESSES = env.bool("OUTBOUND_ALLOW_PRIVATE_ADDRESSES", default=False)
 
 # --- Reminders and pushes (services/reminders.py, services/pushes.py) -------------------------------------------
 # The address people are sent to in emails and WeCom messages.

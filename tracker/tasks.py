@@ -7,7 +7,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from services import digests, idempotency, pushes, reminders, webhooks
+from services import accounts, digests, idempotency, pushes, reminders, webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +66,18 @@ def deliver_push(push_pk: int) -> None:
 
 @shared_task(ignore_result=True)
 def deliver_due_pushes() -> int:
-    """The outbox sweep: queue pushes left pending (broker down, held for the morning, worker died, retry due)."""
+    """The outbox sweep: queue pushes left pending (broker down, held for the morning, worker died, retry due),
+    and password reset requests the broker never got."""
     due = pushes.due_pushes()
     pushes.send_soon(due)
+    accounts.send_soon(accounts.pending_requests())
     return len(due)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def process_password_reset(request_pk: int) -> int:
+    """Turn a password reset request into a mail push for each account under its address (once)."""
+    return accounts.process_request(request_pk)
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -84,7 +84,7 @@ def test_a_bad_address_is_refused_on_the_field(zone, client):
 
 def test_the_delivery_log_shows_payload_and_attempts(zone, client):
     subscription = webhooks.create_subscription(
-        actor=zone.admin, name="x", url="http://127.0.0.1:9/", event_types=["case.submitted"]
+        actor=zone.admin, name="x", url="https://erp.example.com/hooks", event_types=["case.submitted"]
     )
     delivery = WebhookDelivery.objects.create(
         subscription=subscription, event_type="case.submitted", dedupe_key="k", payload={"id": "1", "data": {}}

@@ -17,6 +17,7 @@ CONTEXT = {
         "taskforce",
         "tier",
         "holidayoverride",
+        "holidayyear",
         "enterprise",
         "project",
         "case",
@@ -43,7 +44,9 @@ def test_each_role_group_has_exactly_its_permissions():
     admin = _permissions(Role.ADMINISTRATOR)
     editable = ["category", "department", "taskforce", "tier", "holidayoverride", "enterprise", "project", "user"]
     assert {f"tracker.{op}_{m}" for m in editable for op in ("add", "change")} <= admin
-    assert not {p for p in admin if p.startswith("tracker.delete_") and p != "tracker.delete_holidayoverride"}
+    # Nothing is deleted but a holiday entry and a year's confirmation (which reopens that year)
+    deletable = {"tracker.delete_holidayoverride", "tracker.delete_holidayyear"}
+    assert {p for p in admin if p.startswith("tracker.delete_")} == deletable
     assert not {p for p in admin if p.endswith(("_case", "_task", "_caseevent")) and "view_" not in p}
     assert _permissions(Role.INTEGRATION) == set()
     # Running it again changes nothing

@@ -166,7 +166,7 @@ def test_staff_are_greeted_by_name_not_by_username_in_capitals(client, zone):
     tools = re.search(r'<div id="user-tools">(.*?)</div>', text, re.S).group(1)
     # Then they are greeted by their name, which the capitals of the user tools leave alone
     assert "张三" in tools and "concierge" not in tools.lower().replace("user-name", "")
-    assert re.search(r'<strong class="user-name" style="text-transform: none">张三</strong>', tools)
+    assert re.search(r'<strong class="user-name">张三</strong>', tools)  # admin.css keeps it out of capitals
     # And there is no "查看站点" taking staff to the enterprises' portal
     assert gettext("View site") not in tools
 

@@ -166,3 +166,25 @@ def test_a_forged_cursor_on_a_case_timeline_is_a_404_too(zone, api, position):
     case = case_at(zone, Case.Status.IN_PROGRESS)
     response = api(zone.enterprise_user).get(f"/api/v1/cases/{case.pk}/events/", {"cursor": _cursor(position)})
     assert _refused(response, 404)["code"] == "not_found"
+
+
+# Digits that are not digits ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tag", ["²", '"²"', "٣", '"1²"'])
+def test_an_if_match_of_unicode_digits_is_refused_naming_the_header(zone, api, tag):
+    # "²" is a digit to str.isdigit() and not to int(); "٣" is one to both: neither is an ETag of ours
+    case = case_at(zone, Case.Status.SUBMITTED)
+    response = api(zone.concierge).post(f"/api/v1/cases/{case.pk}/accept/", {}, format="json", HTTP_IF_MATCH=tag)
+    assert list(_refused(response)["fields"]) == ["If-Match"]
+    assert Case.objects.get(pk=case.pk).status == Case.Status.SUBMITTED
+
+
+def test_a_rating_of_unicode_digits_is_refused_by_the_service(zone):
+    from services import cases as case_services
+    from services.errors import InvalidInput
+
+    case = case_at(zone, Case.Status.RESOLVED)
+    with pytest.raises(InvalidInput) as refused:
+        case_services.confirm_case(actor=zone.enterprise_user, case=case, rating="²")
+    assert "rating" in refused.value.fields

@@ -6,6 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from services import calendar
 from tests.factories import make_case
 from tests.services.test_attachments import PDF
 from tracker.models import Attachment, Case, Extension, Task
@@ -47,7 +48,7 @@ def test_the_unit_returns_a_task_with_a_reason(zone, api, task):
 
 def test_the_unit_asks_for_an_extension(zone, api, task):
     client = api(zone.member)
-    later = (task.due_on + timedelta(days=10)).isoformat()
+    later = calendar.WorkingCalendar.load().next_working_day(task.due_on + timedelta(days=10)).isoformat()
     refused = client.post(f"/api/v1/tasks/{task.pk}/extend/", {"requested_due_on": "2020-01-01"}, format="json")
     assert refused.status_code == 400 and set(refused.json()["fields"]) == {"reason"}
     refused = client.post(

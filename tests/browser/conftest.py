@@ -1,11 +1,15 @@
 """Browser tests: Playwright driving Debian's Chromium, headless, against the live test server.
 
 They skip, saying why, when Chromium is not installed (`apt-get install chromium`); `.ci/run` installs it.
-Screenshots go to test-artifacts/browser/ for a person to look at.
+Screenshots go to test-artifacts/browser/ for a person to look at. Every page is opened under the site's
+Content-Security-Policy: a test whose pages make Chromium refuse anything (an inline script or style, an event handler
+attribute, eval, a file from elsewhere) fails, naming what was refused.
 """
 
 import os
+import re
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,6 +18,8 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1440, "height": 900}
+# What Chromium writes to the console when the Content-Security-Policy blocks something.
+CSP_VIOLATION = re.compile(r"Content Security Policy|Refused to")
 
 
 @pytest.fixture(scope="session")
@@ -33,13 +39,30 @@ def browser():
         browser.close()
 
 
+@contextmanager
+def csp_checked_context(browser, **options):
+    """A browser context (options as for `new_context`) that fails, on closing, if any of its pages broke the CSP."""
+    context = browser.new_context(**options)
+    violations = []
+
+    def on_console(message):
+        if CSP_VIOLATION.search(message.text):
+            violations.append(f"{message.text} ({message.location.get('url')})")
+
+    context.on("console", on_console)
+    try:
+        yield context
+    finally:
+        context.close()
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
+
+
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
+    with csp_checked_context(browser, viewport=DESKTOP, locale="zh-CN") as context:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        yield page
 
 
 def screenshot(page, name: str) -> Path:

@@ -10,7 +10,7 @@ import pytest
 from services import cases as case_services
 from services import tasks as task_services
 from services.tasks import TaskSpec
-from tests.browser.conftest import DESKTOP, PHONE, screenshot
+from tests.browser.conftest import DESKTOP, PHONE, csp_checked_context, screenshot
 from tracker.models import Attachment, Case, Feedback, Notification, Task
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,11 +32,11 @@ def size(request) -> str:
 def portal_page(browser, size):
     """A fresh browser context at `size`; the phone is emulated as one (meta viewport honoured, touch)."""
     phone = size == "phone"
-    context = browser.new_context(viewport=SIZES[size], locale="zh-CN", is_mobile=phone, has_touch=phone)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
+    options = {"viewport": SIZES[size], "locale": "zh-CN", "is_mobile": phone, "has_touch": phone}
+    with csp_checked_context(browser, **options) as context:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        yield page
 
 
 class Portal:

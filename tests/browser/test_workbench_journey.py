@@ -105,7 +105,12 @@ def test_concierge_and_task_force_take_a_case_to_resolution(page, live_server, z
     # The leader's dashboard, on a desktop and on a phone
     log_in(page, live_server, zone.leader)
     page.wait_for_url("**/admin/dashboard/")
-    assert page.locator(".ring-chart svg").count() == 1
+    assert page.locator(".ring-chart > svg").count() == 1
+    assert page.locator(".legend .swatch").first.bounding_box()["width"] == 10  # a small square beside each status
+    # Each category has its bar (SVG, no inline style), as long as its share of the largest: that one fills its cell
+    cell = page.locator("table.bars svg.bar").first.bounding_box()["width"]
+    lengths = page.locator("table.bars svg.bar rect").evaluate_all("rs => rs.map(r => r.getBoundingClientRect().width)")
+    assert cell > 0 and max(lengths) == cell
     screenshot(page, "dashboard")
     page.set_viewport_size(PHONE)
     screenshot(page, "dashboard-phone")

@@ -83,6 +83,7 @@ def web(transactional_db, tmp_path):
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "OUTBOUND_ALLOW_PRIVATE_ADDRESSES": "1",  # the WeCom robot listens on 127.0.0.1
         "DJANGO_SECURE_SSL_REDIRECT": "0",  # spoken to directly over HTTP, with no TLS proxy in front
         "REMINDER_DAY_START_HOUR": "0",  # the pushes are due at once, whatever the hour
         "REMINDER_DAY_END_HOUR": "24",
@@ -170,7 +171,11 @@ def test_a_case_submitted_while_the_broker_is_down_is_saved_and_its_pushes_sent_
         {},
         broker_url=REDIS_URL,
         # django-environ drops the first "/" of the path: an absolute folder takes four ("filemail:////tmp/…")
-        env={"EMAIL_URL": f"filemail:///{outbox}", "PUSH_MESSAGE_ID_DOMAIN": "concierge.test"},
+        env={
+            "EMAIL_URL": f"filemail:///{outbox}",
+            "PUSH_MESSAGE_ID_DOMAIN": "concierge.test",
+            "OUTBOUND_ALLOW_PRIVATE_ADDRESSES": "1",  # the WeCom robot listens on 127.0.0.1
+        },
     )
     try:
         settings.CELERY_TASK_ALWAYS_EAGER = False

@@ -96,6 +96,7 @@ def worker(transactional_db, settings, tmp_path):
     flush_redis()
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = REDIS_URL  # Celery's app config reads through to the Django settings
+    settings.OUTBOUND_ALLOW_PRIVATE_ADDRESSES = True  # the subscription points at the receiver on 127.0.0.1
     drop_producer_pools()
     assert celery_app.conf.broker_url == REDIS_URL and not celery_app.conf.task_always_eager
 
@@ -106,6 +107,7 @@ def worker(transactional_db, settings, tmp_path):
         "CELERY_BROKER_URL": REDIS_URL,
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "WEBHOOK_RETRY_BASE_SECONDS": "1",
+        "OUTBOUND_ALLOW_PRIVATE_ADDRESSES": "1",  # the receiver listens on 127.0.0.1
         "WEBHOOK_TIMEOUT_SECONDS": "5",
         "PYTHONUNBUFFERED": "1",
     }

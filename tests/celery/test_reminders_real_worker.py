@@ -142,6 +142,7 @@ class Worker:
             "REMINDER_DAY_START_HOUR": "0",  # pushes go out at once, whatever the hour
             "REMINDER_DAY_END_HOUR": "24",
             "PUSH_TIMEOUT_SECONDS": "2",
+            "OUTBOUND_ALLOW_PRIVATE_ADDRESSES": "1",  # the WeCom robot listens on 127.0.0.1
             "PUSH_RETRY_BASE_SECONDS": "1",
             "TEST_BROKER_TRANSPORT_OPTIONS": json.dumps(transport_options),
             "PYTHONUNBUFFERED": "1",

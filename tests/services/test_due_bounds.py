@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
+from services import calendar
 from services import tasks as task_services
 from services.errors import InvalidInput
 from services.tasks import TaskSpec
@@ -62,7 +63,7 @@ def test_decompose_refuses_the_end_of_time(zone):
 def test_decompose_accepts_today_and_the_horizon_itself(zone, settings):
     case = case_at(zone, CS.ACCEPTED)
     (task,) = _decompose(zone, case, _horizon(settings))
-    assert task.due_on == _horizon(settings)
+    assert task.due_on == calendar.WorkingCalendar.load().next_working_day(_horizon(settings))  # a rest day runs on
 
 
 def test_the_horizon_is_a_setting(zone, settings):
@@ -113,7 +114,7 @@ def test_an_extension_up_to_the_horizon_is_accepted_and_approved(zone, settings)
         actor=zone.member, task=task, requested_due_on=_horizon(settings), reason="需等待省厅批复"
     )
     task_services.approve_extension(actor=zone.leader, extension=extension)
-    assert Task.objects.get(pk=task.pk).due_on == _horizon(settings)
+    assert Task.objects.get(pk=task.pk).due_on == calendar.WorkingCalendar.load().next_working_day(_horizon(settings))
 
 
 def test_approving_an_extension_beyond_todays_horizon_is_refused(zone, settings):

@@ -16,6 +16,7 @@ from services.errors import (
     PreconditionFailed,
     ServiceError,
     StaleVersion,
+    TooManyRequests,
 )
 from tests.factories import CategoryFactory, ProjectFactory
 from tracker.models import Case, CaseEvent, CaseNumberSequence
@@ -37,6 +38,7 @@ EXAMPLES = {
     StaleVersion: (StaleVersion("已被他人修改", current_version=7), 409),
     PreconditionFailed: (PreconditionFailed("If-Match 与当前版本不符", current_version=7), 412),
     IdempotencyKeyReused: (IdempotencyKeyReused("幂等键已用于另一个请求"), 409),
+    TooManyRequests: (TooManyRequests("请求过于频繁，请 60 分钟后再试", retry_minutes=60), 429),
 }
 
 

@@ -101,7 +101,8 @@ class Robot:
 
 
 @pytest.fixture
-def robot():
+def robot(settings):
+    settings.OUTBOUND_ALLOW_PRIVATE_ADDRESSES = True  # the robot listens on 127.0.0.1
     robot = Robot().start()
     yield robot
     robot.stop()

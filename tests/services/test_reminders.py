@@ -505,11 +505,9 @@ def test_in_an_unknown_year_the_holidays_staff_enter_are_kept(people):
     assert ledger() == [(Kind.TASK_DUE_TOMORROW, date(2027, 1, 4))]
 
 
-def test_without_the_override_new_year_day_2027_counts_as_a_weekday(people):
+def test_without_the_override_new_year_day_2027_is_a_rest_day_by_law(people):
     given_task(people, made=at("2026-12-28"), due_on=date(2027, 1, 4), unit="named person")
-    sweep_at(at("2026-12-31"))  # the next working day is Friday 01-01 by the fallback: Monday is not due yet
-    assert ledger() == []
-    sweep_at(at("2027-01-01"))
+    sweep_at(at("2026-12-31"))  # the next working day is Monday 01-04: New Year's Day is a statutory holiday
     assert ledger() == [(Kind.TASK_DUE_TOMORROW, date(2027, 1, 4))]
 
 

@@ -218,8 +218,10 @@ def test_decompose_keeps_an_explicit_due_date_from_today_on(zone):
             TaskSpec(title="月内办结", department=zone.department, due_on=today + timedelta(days=30)),
         ],
     )
-    # Then both dates are kept as given
-    assert (due_today.due_on, due_later.due_on) == (today, today + timedelta(days=30))
+    # Then both dates are kept as given (moved to the next working day where one falls on a rest day)
+    days = calendar.WorkingCalendar.load()
+    expected = (days.next_working_day(today), days.next_working_day(today + timedelta(days=30)))
+    assert (due_today.due_on, due_later.due_on) == expected
 
 
 def test_decompose_refuses_a_due_date_in_the_past(zone):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import kombu.pools
 import pytest
 from django.db import connection
 from django.utils import timezone
@@ -114,7 +115,8 @@ def signature_verifies(secret: str, request: Received) -> bool:
 
 
 @pytest.fixture
-def receiver():
+def receiver(settings):
+    settings.OUTBOUND_ALLOW_PRIVATE_ADDRESSES = True  # the receiver listens on 127.0.0.1
     receiver = Receiver().start()
     yield receiver
     receiver.stop()
@@ -486,6 +488,7 @@ def broker(settings):
                 pool.force_close_all()
         celery_app._pool = None
         celery_app.amqp._producer_pool = None
+        kombu.pools.reset()  # kombu keeps the closed pools in its registry: a later publish would find them there
 
     yield use
     _drop_pools()

@@ -6,6 +6,7 @@ from tracker.admin import (  # noqa: F401  (registers the ModelAdmins)
     notifications,
     records,
     reference,
+    schedules,
     tasks,
     zone,
 )

@@ -5,13 +5,16 @@ Nothing here decides what is allowed: visibility comes from `services.selectors`
 from `services.permissions`, and the service called checks everything again when the button is pressed.
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.contrib.admin import helpers, widgets
+from django.core.exceptions import BadRequest, FieldDoesNotExist, PermissionDenied, ValidationError
+from django.db import connection
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -56,6 +59,62 @@ class RelatedChoicesInModelOrder:
         return None  # the field's default: the model's Meta.ordering
 
 
+def storable_keys(field, values) -> list:
+    """The posted values that `field` (a key: an id, a related object's key) could hold. A tampered form's " " or
+    10**40 is dropped: put into a query it fails the request (ValueError; OverflowError on SQLite)."""
+    kept = []
+    for value in values:
+        try:
+            key = field.to_python(value)
+        except ValidationError:
+            continue
+        if isinstance(key, int) and not isinstance(key, bool):
+            column = field.target_field if field.is_relation else field
+            low, high = connection.ops.integer_field_range(column.get_internal_type())
+            if not low <= key <= high:
+                continue
+        kept.append(value)
+    return kept
+
+
+def key_or_none(field, value):
+    """`value` (a query parameter, a posted field) as a value of `field` (a key), or None if it could be none."""
+    kept = storable_keys(field, [value])
+    return field.to_python(kept[0]) if kept else None
+
+
+class KeepsTamperedValues:
+    """Django's autocomplete shows a form again by querying the objects posted (`id__in`) as they came: a value
+    that is no key of the related model would fail the page instead of showing the field's error."""
+
+    def optgroups(self, name, value, attr=None):
+        to_field = getattr(self.field.remote_field, "field_name", None) or self.field.remote_field.model._meta.pk.name
+        target = self.field.remote_field.model._meta.get_field(to_field)
+        return super().optgroups(name, storable_keys(target, value), attr)
+
+
+class ModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Django's, refusing a key no row can have before its `pk__in` query, where it would fail the request (an
+    OverflowError on SQLite for 10**40) instead of showing the field's error."""
+
+    def _check_values(self, value):
+        key = self.to_field_name or "pk"
+        column = self.queryset.model._meta.pk if key == "pk" else self.queryset.model._meta.get_field(key)
+        for pk in value:
+            if not storable_keys(column, [pk]):
+                message = self.error_messages["invalid_pk_value"]
+                raise ValidationError(message, code="invalid_pk_value", params={"pk": pk})
+        return super()._check_values(value)
+
+
+class AutocompleteSelect(KeepsTamperedValues, widgets.AutocompleteSelect):
+    pass
+
+
+class AutocompleteSelectMultiple(KeepsTamperedValues, widgets.AutocompleteSelectMultiple):
+    pass
+
+
 class WorkbenchPages(RelatedChoicesInModelOrder):
     """What every page of the workbench does, whichever admin shows it (WorkbenchSite.register adds it to the
     admins that lack it): lists and object pages titled in the user's words rather than Django's "选择…查看" and
@@ -73,7 +132,30 @@ class WorkbenchPages(RelatedChoicesInModelOrder):
     def changelist_view(self, request, extra_context=None):
         if not self.admin_site.offers(request, self.model):
             raise PermissionDenied  # a list only for the roles whose menu offers it
+        if request.method == "POST":
+            self._refuse_tampered_keys(request)
         return super().changelist_view(request, {"title": self.list_title(request), **(extra_context or {})})
+
+    def _refuse_tampered_keys(self, request) -> None:
+        """The rows a list's action or its editable columns are posted for must be keys: Django queries them as
+        they came (`pk__in`), and "abc" or 10**40 would fail the request. No page sends such a value: 400."""
+        pk = self.opts.pk
+        rows = re.compile(rf"form-\d+-{re.escape(pk.name)}$")  # list_editable's formset (prefix "form")
+        posted = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        posted += [value for key, value in request.POST.items() if self.list_editable and rows.match(key)]
+        if len(storable_keys(pk, posted)) != len(posted):
+            raise BadRequest("a list posted with rows that are not keys")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = AutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        kwargs.setdefault("form_class", ModelMultipleChoiceField)
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = AutocompleteSelectMultiple(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["list_offered"] = self.admin_site.offers(request, self.model)
@@ -225,6 +307,15 @@ class ActionForm(ServiceForm):
         self.obj = obj
         self.actor = actor
         super().__init__(*args, **kwargs)
+
+    def non_field_errors(self):
+        """With the hidden fields' errors (a version no page sends), which the page shows nowhere else: without
+        them a refused form would come back with no word of why."""
+        errors = super().non_field_errors().copy()
+        for field in self.hidden_fields():
+            for error in field.errors:  # Django's own words, as its default form rendering puts them
+                errors.append(gettext("(Hidden field %(name)s) %(error)s") % {"name": field.name, "error": error})
+        return errors
 
 
 # Where a button stands on the page by its style: the main step first, destructive steps last.

@@ -36,6 +36,7 @@ from tracker.admin.base import (
     StaffChoiceField,
     TextFilter,
     expected_version,
+    key_or_none,
 )
 from tracker.admin.decompose import DecomposeForm
 from tracker.admin.display import status_badge
@@ -118,8 +119,9 @@ class EnterpriseFilter(TextFilter):
 
     def queryset(self, request, queryset):
         value = (self.value() or "").replace("\x00", "").strip()  # PostgreSQL refuses NUL in text
-        if value.isdigit() and len(value) < 18:
-            return queryset.filter(enterprise_id=int(value))
+        enterprise = key_or_none(Case._meta.get_field("enterprise"), value) if len(value) < 18 else None
+        if enterprise is not None:  # 18 characters are a credit code, digits or not
+            return queryset.filter(enterprise_id=enterprise)
         if value:
             return queryset.filter(Q(enterprise__name__icontains=value) | Q(enterprise__uscc=value.upper()))
         return queryset
@@ -131,8 +133,9 @@ class ProjectFilter(TextFilter):
 
     def queryset(self, request, queryset):
         value = (self.value() or "").replace("\x00", "").strip()  # PostgreSQL refuses NUL in text
-        if value.isdigit():
-            return queryset.filter(project_id=int(value))
+        project = key_or_none(Case._meta.get_field("project"), value)
+        if project is not None:
+            return queryset.filter(project_id=project)
         if value:
             return queryset.filter(project__name__icontains=value)
         return queryset

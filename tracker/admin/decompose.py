@@ -175,7 +175,12 @@ class TaskSpecForm(UnitForm):
         self.fields["assignee"].help_text = ""
 
 
-TaskSpecFormSet = forms.formset_factory(TaskSpecForm, extra=3)
+# Rows a decomposition takes at most. Django's own bound is 2 000: a form posted claiming 10**9 rows would build and
+# show 2 000 of them (seconds of work for one request).
+MAX_TASKS = 50
+TaskSpecFormSet = forms.formset_factory(
+    TaskSpecForm, extra=3, max_num=MAX_TASKS, absolute_max=MAX_TASKS, validate_max=True
+)
 
 
 class DecomposeForm(ActionForm):

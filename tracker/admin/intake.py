@@ -11,7 +11,6 @@ offered as it is chosen.
 from django import forms
 from django.contrib import messages
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
-from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
@@ -24,9 +23,11 @@ from services.cases import INTAKE_CHANNELS
 from services.errors import NotFound, ServiceError
 from services.permissions import can_register_cases
 from services.selectors import enterprises_filed_for_by, projects_filed_for_by
-from tracker.admin.base import TEXTAREA, ServiceForm
+from tracker.admin.base import TEXTAREA, AutocompleteSelect, ServiceForm, key_or_none
 from tracker.models import Case, Category, Enterprise, Project
 from tracker.portal.forms import MultipleFileField, files_help
+
+ENTERPRISE = Case._meta.get_field("enterprise")
 
 
 def enterprise_label(enterprise: Enterprise) -> str:
@@ -119,8 +120,9 @@ class IntakeForm(ServiceForm):
         self.fields["files"].help_text = files_help()
         # The projects offered are those of the enterprise chosen (the page reloads them when it changes).
         chosen = self.data.get("enterprise") if self.is_bound else self.initial.get("enterprise")
-        if str(chosen or "").isdigit():
-            self.fields["project"].queryset = projects_filed_for_by(actor, int(chosen))
+        chosen = key_or_none(ENTERPRISE, chosen)  # a number past any key would fail the query
+        if chosen is not None:
+            self.fields["project"].queryset = projects_filed_for_by(actor, chosen)
 
 
 # The page's two parts: who called about which enterprise, and what they asked for.
@@ -136,7 +138,7 @@ def intake_view(model_admin, request):
         raise PermissionDenied
     posted = request.method == "POST"
     chosen = request.GET.get("enterprise", "")  # from an enterprise's page: ?enterprise=<id>
-    initial = {"enterprise": chosen} if chosen.isdigit() else {}
+    initial = {"enterprise": chosen} if key_or_none(ENTERPRISE, chosen) is not None else {}
     form = IntakeForm(
         request.POST if posted else None,
         request.FILES if posted else None,
@@ -211,7 +213,8 @@ def project_options_view(model_admin, request):
     if not can_register_cases(request.user):
         raise PermissionDenied
     enterprise = request.GET.get("enterprise", "")
-    projects = projects_filed_for_by(request.user, int(enterprise)) if enterprise.isdigit() else Project.objects.none()
+    chosen = key_or_none(ENTERPRISE, enterprise)
+    projects = projects_filed_for_by(request.user, chosen) if chosen is not None else Project.objects.none()
     return JsonResponse({"results": [{"id": str(p.pk), "text": p.name} for p in projects[:200]]})
 
 

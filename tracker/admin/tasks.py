@@ -27,6 +27,7 @@ from tracker.admin.base import (
     ObjectActionsMixin,
     ScopedAdmin,
     expected_version,
+    key_or_none,
 )
 from tracker.admin.decompose import UnitForm
 from tracker.admin.display import status_badge
@@ -120,10 +121,9 @@ class UnitDepartmentFilter(admin.SimpleListFilter):
         return [(str(d.pk), d.name) for d in Department.objects.filter(is_active=True).order_by("sort_order", "name")]
 
     def queryset(self, request, queryset):
-        if self.value() and self.value().isdigit():
-            return queryset.alias(unit_department=task_department_expression()).filter(
-                unit_department=int(self.value())
-            )
+        department = key_or_none(Department._meta.pk, self.value())
+        if department is not None:
+            return queryset.alias(unit_department=task_department_expression()).filter(unit_department=department)
         return queryset
 
 
@@ -139,8 +139,9 @@ class TaskForceFilter(admin.SimpleListFilter):
         return [(str(pk), name) for pk, name in task_forces.values_list("pk", "name")]
 
     def queryset(self, request, queryset):
-        if self.value() and self.value().isdigit():
-            return queryset.filter(task_force_id=int(self.value()))
+        task_force = key_or_none(Task._meta.get_field("task_force"), self.value())
+        if task_force is not None:
+            return queryset.filter(task_force_id=task_force)
         return queryset
 
 

@@ -247,7 +247,11 @@ class ProblemForm(forms.Form):
     urgency = forms.ChoiceField(label=_("紧急程度"), choices=Case.Urgency.choices, initial=Case.Urgency.NORMAL)
 
 
-ProblemFormSet = forms.formset_factory(ProblemForm, extra=3)
+# Problems one visit records at most (Django's own bound, 2 000 rows, is seconds of work for one request).
+MAX_PROBLEMS = 50
+ProblemFormSet = forms.formset_factory(
+    ProblemForm, extra=3, max_num=MAX_PROBLEMS, absolute_max=MAX_PROBLEMS, validate_max=True
+)
 
 
 @admin.register(Visit)

@@ -1,7 +1,7 @@
 """The domain's tables. Rules about them live in `services/`, never here."""
 
 from tracker.models.api import ApiToken, IdempotencyRecord, WebhookAttempt, WebhookDelivery, WebhookSubscription
-from tracker.models.calendar import HolidayOverride
+from tracker.models.calendar import HolidayOverride, HolidayYear
 from tracker.models.cases import (
     Attachment,
     Case,
@@ -15,7 +15,7 @@ from tracker.models.cases import (
 )
 from tracker.models.notifications import Notification
 from tracker.models.org import Department, TaskForce, User
-from tracker.models.reminders import PushDelivery, Reminder
+from tracker.models.reminders import PasswordResetRequest, PushDelivery, Reminder
 from tracker.models.zone import Enterprise, Project, Tier
 
 __all__ = [
@@ -30,8 +30,10 @@ __all__ = [
     "Extension",
     "Feedback",
     "HolidayOverride",
+    "HolidayYear",
     "IdempotencyRecord",
     "Notification",
+    "PasswordResetRequest",
     "Project",
     "PushDelivery",
     "Reminder",

@@ -1,5 +1,6 @@
 """Staff-editable corrections to the working-day calendar."""
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -21,3 +22,28 @@ class HolidayOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date:%Y-%m-%d} {self.note}".strip()
+
+
+class HolidayYear(models.Model):
+    """A year whose holiday schedule (the State Council's annual notice) an administrator has entered in full.
+
+    Until then a year the calendar library does not know counts its statutory holidays and weekends as rest days,
+    and every deadline in it is provisional (暂定): the bridging days and make-up Saturdays are not known yet.
+    """
+
+    year = models.PositiveSmallIntegerField(_("年份"), unique=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("确认人"), on_delete=models.PROTECT, related_name="+"
+    )
+    completed_at = models.DateTimeField(_("确认时间"))
+    note = models.CharField(
+        _("依据"), max_length=200, blank=True, help_text=_("如：国务院办公厅关于2027年部分节假日安排的通知")
+    )
+
+    class Meta:
+        ordering = ["-year"]
+        verbose_name = _("节假日安排（年度）")
+        verbose_name_plural = _("节假日安排（年度）")
+
+    def __str__(self) -> str:
+        return str(self.year)

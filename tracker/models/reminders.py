@@ -107,3 +107,21 @@ class PushDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} → {self.address}: {self.subject}"
+
+
+class PasswordResetRequest(models.Model):
+    """A password reset asked for at the portal, waiting for the worker: every request writes one, whether the
+    address is registered or not, so the request does the same work and takes the same time either way. The
+    worker turns it into an email push for each account under the address and deletes it in the same
+    transaction; the typed address is kept no longer than that."""
+
+    email = models.CharField(_("邮箱"), max_length=254)
+    created_at = models.DateTimeField(_("申请时间"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("重设密码申请")
+        verbose_name_plural = _("重设密码申请")
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.email} @ {self.created_at:%Y-%m-%d %H:%M}"

@@ -17,10 +17,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from services import accounts as account_services
 from services import attachments as attachment_services
 from services import cases as case_services
 from services import notifications as notification_services
-from services.errors import NotFound, ServiceError
+from services.errors import NotFound, ServiceError, TooManyRequests
 from services.permissions import case_actions_for
 from services.progress import annotate_answer_due, next_step, next_steps, open_info_request
 from services.selectors import attachments_visible_to, cases_visible_to, event_note_for, timeline_for
@@ -96,14 +97,21 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
+    """The same answer, in the same time, for any address: the mail goes through the outbox after commit
+    (services.accounts); past the limit for the address or the client, the form says when to try again."""
+
     template_name = "portal/password_reset.html"
-    email_template_name = "portal/email/password_reset.txt"
-    subject_template_name = "portal/email/password_reset_subject.txt"
     success_url = reverse_lazy("portal:password_reset_done")
 
-    @property
-    def extra_email_context(self):
-        return {"site_name": settings.PORTAL_SITE_NAME}
+    def form_valid(self, form):
+        try:
+            account_services.request_password_reset(
+                email=form.cleaned_data["email"], client=logs.client_address(self.request)
+            )
+        except TooManyRequests as refusal:
+            form.add_error(None, refusal.message)
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return redirect(self.get_success_url())
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

@@ -47,7 +47,7 @@ def parse_if_match(request) -> int | None:
     if raw is None or raw.strip() == "*":
         return None
     value = raw.strip().removeprefix("W/").strip('"')
-    if not value.isdigit() or len(value) > 9:
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
         raise InvalidInput.field("If-Match", _('If-Match 应为对象的 ETag，例如 "3"'))
     return int(value)
 

@@ -1,6 +1,8 @@
 /* The workbench's small behaviours, without a build step:
    - on a phone each list row (and each row of a case's tasks and verdicts) is a card, and each cell shows its column's name (data-label from the header);
-   - a destructive step pressed without a form (no reason to type) asks to confirm first. */
+   - a destructive step pressed without a form (no reason to type) asks to confirm first;
+   - a select marked data-submit-on-change sends its form as soon as a choice is made (the language switch).
+   Behaviour lives here, never in the templates: the Content-Security-Policy allows no inline script or handler. */
 (function () {
   "use strict";
   function labelCells() {
@@ -30,6 +32,10 @@
       if (!selected || selected === details.querySelector("li")) details.removeAttribute("open"); // "全部" chosen
     });
   }
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (select.matches && select.matches("select[data-submit-on-change]") && select.form) select.form.submit();
+  });
   document.addEventListener("DOMContentLoaded", function () {
     labelCells();
     foldFiltersOnPhones();
