@@ -189,6 +189,7 @@ class CaseWalk:
         if self.case.status == Case.Status.ACCEPTED:
             self.move(self.case, "decompose", at, self.case.concierge, data={"tasks": len(units)})
         due = self.gen.calendar.add_working_days(timezone.localdate(at), self.case.category.task_days)
+        basis = {"due_counted_from": timezone.localdate(at), "due_working_days": self.case.category.task_days}
         created = []
         for task_force, department, title in units:
             task = Task(
@@ -200,6 +201,7 @@ class CaseWalk:
                 description="",
                 due_on=due.date,
                 due_is_provisional=due.used_fallback,
+                **basis,
                 created_by=self.case.concierge,
                 created_at=at,
                 updated_at=at,
@@ -265,6 +267,8 @@ class CaseWalk:
                 "assignee": assignee,
                 "due_on": due.date,
                 "due_is_provisional": due.used_fallback,
+                "due_counted_from": timezone.localdate(at),
+                "due_working_days": self.case.category.task_days,
                 "started_at": None,
             },
         )
@@ -281,6 +285,8 @@ class CaseWalk:
             changes={
                 "due_on": due.date,
                 "due_is_provisional": due.used_fallback,
+                "due_counted_from": timezone.localdate(at),
+                "due_working_days": self.case.category.task_days,
                 "started_at": None,
                 "completed_at": None,
             },
@@ -316,6 +322,8 @@ class CaseWalk:
         extension.decided_at = at
         task.due_on = extension.requested_due_on
         task.due_is_provisional = False
+        task.due_counted_from = min(timezone.localdate(at), task.due_on)  # as services.tasks counts an extension
+        task.due_working_days = self.gen.calendar.working_days_between(task.due_counted_from, task.due_on)
         task.version += 1
         task.updated_at = at
         self.event(Kind.EXTENSION_APPROVED, at, leader, task=task, data=data)
@@ -329,7 +337,14 @@ class CaseWalk:
             self.case.concierge,
             note=answer,
             data={"verdict_due_on": due.date.isoformat()},
-            changes={"answer": answer, "resolved_at": at, "verdict_due_on": due.date, "redo_due_on": None},
+            changes={
+                "answer": answer,
+                "resolved_at": at,
+                "verdict_due_on": due.date,
+                "redo_due_on": None,
+                "deadline_counted_from": timezone.localdate(at),
+                "deadline_working_days": self.case.category.verdict_days,
+            },
         )
 
     def verdict(self, at, *, source, verdict, rating, comment):
@@ -353,7 +368,13 @@ class CaseWalk:
             changes = {"closed_at": at}
         else:
             redo_due = self.gen.calendar.add_working_days(timezone.localdate(at), self.case.category.accept_days)
-            changes = {"verdict_due_on": None, "resolved_at": None, "redo_due_on": redo_due.date}
+            changes = {
+                "verdict_due_on": None,
+                "resolved_at": None,
+                "redo_due_on": redo_due.date,
+                "deadline_counted_from": timezone.localdate(at),
+                "deadline_working_days": self.case.category.accept_days,
+            }
             data["redo_due_on"] = redo_due.date.isoformat()
         self.move(self.case, action, at, actor, note=comment, data=data, changes=changes)
         self.feedback.append(
@@ -584,6 +605,8 @@ class ZoneGenerator:
             concierge=(project.concierge if project else None) or enterprise.concierge,
             submitted_by=submitted_by,
             accept_due_on=accept_due.date,
+            deadline_counted_from=timezone.localdate(submitted_at),
+            deadline_working_days=category.accept_days,
             submitted_at=submitted_at,
             updated_at=submitted_at,
             version=1,

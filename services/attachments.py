@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from services import clocks
 from services.cases import add_case_info, submit_case
 from services.errors import InvalidInput, NotPermitted
 from services.locking import lock_case
@@ -134,12 +135,20 @@ def _stored_file(
 
 
 def add_attachment(
-    *, actor: User, case: Case | int, upload: File, name: str | None = None, with_submission: bool = False
+    *,
+    actor: User,
+    case: Case | int,
+    upload: File,
+    name: str | None = None,
+    with_submission: bool = False,
+    resume_clock: bool = True,
 ) -> Attachment:
     """Attach `upload` to an open case (the enterprise, or staff working on it).
 
     Refused with a field error on `file` when it is empty, too large, of a type not allowed, or one too many.
     `with_submission`: the file came with the case itself, so its event is not news of information added.
+    The enterprise's file ends a pause (`services.clocks`) unless `resume_clock` is False (a caller adding more
+    in the same step ends it).
     """
     with transaction.atomic():
         case = lock_case(actor, case)
@@ -167,6 +176,8 @@ def add_attachment(
         except Exception:
             attachment.file.delete(save=False)
             raise
+        if resume_clock and actor.enterprise_id == case.enterprise_id:  # the enterprise answered
+            clocks.resume(case, actor=actor, how=clocks.EndedBy.ANSWERED, at=now)
     return attachment
 
 
@@ -212,7 +223,11 @@ def _attach_all(*, actor: User, case: Case, uploads: list[File], with_submission
     stored: list[Attachment] = []
     try:
         for upload in uploads:
-            stored.append(add_attachment(actor=actor, case=case, upload=upload, with_submission=with_submission))
+            stored.append(
+                add_attachment(
+                    actor=actor, case=case, upload=upload, with_submission=with_submission, resume_clock=False
+                )
+            )
     except Exception:
         for attachment in stored:
             attachment.file.delete(save=False)
@@ -222,7 +237,7 @@ def _attach_all(*, actor: User, case: Case, uploads: list[File], with_submission
 
 def _refresh_version(case: Case) -> None:
     """The steps above each locked their own copy of the case; hand back the version they left."""
-    case.refresh_from_db(fields=["version", "updated_at"])
+    case.refresh_from_db(fields=["version", "updated_at", "clock_paused_at"])
 
 
 def submit_case_with_files(*, actor: User, uploads: list[File] = (), **case_fields) -> Case:
@@ -263,7 +278,10 @@ def add_case_information(*, actor: User, case: Case | int, note: str = "", uploa
         check_uploads(errors, uploads, existing=case.attachments.count())
         errors.raise_if_any()
         if note:
-            add_case_info(actor=actor, case=case, note=note)
+            add_case_info(actor=actor, case=case, note=note, resume_clock=False)
         _attach_all(actor=actor, case=case, uploads=uploads)
+        if actor.enterprise_id == case.enterprise_id:  # the enterprise answered: the clocks run again
+            locked = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
+            clocks.resume(locked, actor=actor, how=clocks.EndedBy.ANSWERED, at=timezone.now())
         _refresh_version(case)
     return case

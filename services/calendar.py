@@ -196,15 +196,22 @@ def check_year_complete(*, year, note: str = "") -> tuple[int, str]:
 
 def mark_year_complete(*, actor, year, note: str = "") -> HolidayYear:
     """An administrator confirms that `year`'s notice is entered in full (its holidays and make-up working days in
-    `HolidayOverride`): from now on its deadlines are firm. Refused, naming each problem (`check_year_complete`)."""
+    `HolidayOverride`): from now on its deadlines are firm. Refused, naming each problem (`check_year_complete`).
+    Once it commits, a worker counts every open deadline that touches the year again (`services.reschedule`)."""
+    from services import reschedule  # it imports this module
+
     if not has_role(actor, Role.ADMINISTRATOR):
         raise NotPermitted(gettext("只有系统管理员可以确认年度节假日安排"))
     year, note = check_year_complete(year=year, note=note)
     try:
         with transaction.atomic():
-            return HolidayYear.objects.create(year=year, note=note, completed_by=actor, completed_at=timezone.now())
+            confirmed = HolidayYear.objects.create(
+                year=year, note=note, completed_by=actor, completed_at=timezone.now()
+            )
+            transaction.on_commit(lambda: reschedule.queue(year))
     except IntegrityError:  # another administrator confirmed it a moment ago
         raise InvalidInput.field("year", gettext("%(year)d 年的节假日安排已经确认过") % {"year": year}) from None
+    return confirmed
 
 
 def unconfirmed_next_year(today: date) -> int | None:
@@ -215,6 +222,43 @@ def unconfirmed_next_year(today: date) -> int | None:
     year = today.year + 1
     calendar = WorkingCalendar(complete_years=set(HolidayYear.objects.filter(year=year).values_list("year", flat=True)))
     return None if calendar.year_is_known(year) else year
+
+
+# chinesecalendar's names of the festivals (its `Holiday` values), as the law names them.
+_LIBRARY_FESTIVALS = {
+    "New Year's Day": _("元旦"),
+    "Spring Festival": _("春节"),
+    "Tomb-sweeping Day": _("清明节"),
+    "Labour Day": _("劳动节"),
+    "Dragon Boat Festival": _("端午节"),
+    "Mid-autumn Festival": _("中秋节"),
+    "National Day": _("国庆节"),
+}
+
+
+def rest_days_ahead(today: date, until: date) -> dict[date, tuple[date, str, bool]]:
+    """Every rest day from `today` to `until`, with the working day a deadline falling on it moves to (民法典
+    第二百零三条), why it is a rest day (the entered override's note, the festival, or 周六/周日; "" when none of
+    these says) and whether that move is provisional — for a form to say so before it is saved. Three queries."""
+    days = WorkingCalendar.load(since=today)
+    notes = dict(
+        HolidayOverride.objects.filter(date__range=(today, until), is_working_day=False)
+        .exclude(note="")
+        .values_list("date", "note")
+    )
+    weekend = {5: gettext("周六"), 6: gettext("周日")}
+    moves = {}
+    day = today
+    while day <= until:
+        if not days.is_working_day(day):
+            due = days.add_working_days(day, 0)
+            festival = statutory_holidays(day.year).get(day)
+            if festival is None and days._library_says(day) is not None:
+                festival = _LIBRARY_FESTIVALS.get(chinese_calendar.get_holiday_detail(day)[1])
+            reason = notes.get(day) or (str(festival) if festival else weekend.get(day.weekday(), ""))
+            moves[day] = (due.date, reason, due.used_fallback)
+        day += timedelta(days=1)
+    return moves
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from services import calendar
+from services import calendar, clocks
 from services.errors import IllegalTransition, InvalidInput, NotFound, NotPermitted
 from services.locking import lock_case
 from services.permissions import can_act_for_enterprise, can_handle_case, can_reassign, can_submit_for
@@ -160,6 +160,8 @@ def submit_case(
             submitted_by=actor,
             visit=visit,
             accept_due_on=accept_due.date,
+            deadline_counted_from=timezone.localdate(now),
+            deadline_working_days=category.accept_days,
             submitted_at=now,
             updated_at=now,
         )
@@ -186,6 +188,7 @@ def accept_case(*, actor: User, case: Case | int, note: str = "", expected_versi
         _require(can_handle_case(actor, case))
         check_version(case, expected_version)
         now = timezone.now()
+        clocks.resume(case, actor=actor, how=clocks.EndedBy.RESUMED, at=now)
         apply_transition(case, "accept", actor=actor, note=(note or "").strip(), changes={"accepted_at": now}, at=now)
     return case
 
@@ -197,7 +200,9 @@ def decline_case(*, actor: User, case: Case | int, reason: str, expected_version
         _require(can_handle_case(actor, case))
         check_version(case, expected_version)
         reason = require_text("reason", reason, max_length=2000)
-        apply_transition(case, "decline", actor=actor, note=reason)
+        now = timezone.now()
+        clocks.resume(case, actor=actor, how=clocks.EndedBy.CLOSED, at=now)
+        apply_transition(case, "decline", actor=actor, note=reason, at=now)
     return case
 
 
@@ -215,6 +220,7 @@ def withdraw_case(*, actor: User, case: Case | int, reason: str = "", expected_v
         check_version(case, expected_version)
         reason = (reason or "").strip()
         now = timezone.now()
+        clocks.resume(case, actor=actor, how=clocks.EndedBy.CLOSED, at=now)
         apply_transition(case, "withdraw", actor=actor, note=reason, at=now)
         _cancel_open_tasks(case, actor=actor, reason=_("企业已撤回诉求"), at=now)
     return case
@@ -225,9 +231,10 @@ def files_event_data(files) -> dict:
     return {"files": [getattr(upload, "name", "") for upload in files]} if files else {}
 
 
-def add_case_info(*, actor: User, case: Case | int, note: str, files=()) -> Case:
+def add_case_info(*, actor: User, case: Case | int, note: str, files=(), resume_clock: bool = True) -> Case:
     """Add information to an open case (the enterprise, or the staff handling it): a note, files, or both, in one
-    event. The files are checked as the portal's are and shown to the enterprise too."""
+    event. The files are checked as the portal's are and shown to the enterprise too. The enterprise's own
+    addition ends a pause (unless `resume_clock` is False: a caller adding more in the same step ends it)."""
     from services.attachments import check_uploads, store_files  # attachments → this module
 
     files = list(files)
@@ -242,17 +249,42 @@ def add_case_info(*, actor: User, case: Case | int, note: str, files=()) -> Case
         now = timezone.now()
         record_event(case=case, kind=Kind.INFO_ADDED, actor=actor, note=note, data=files_event_data(files), at=now)
         store_files(actor=actor, case=case, uploads=files, at=now)
+        if resume_clock and actor.enterprise_id == case.enterprise_id:  # the enterprise answered
+            clocks.resume(case, actor=actor, how=clocks.EndedBy.ANSWERED, at=now)
     return case
 
 
-def request_case_info(*, actor: User, case: Case | int, note: str) -> Case:
-    """The concierge asks the enterprise for more information or files; the enterprise is notified."""
+def request_case_info(*, actor: User, case: Case | int, note: str, pause: bool = True) -> Case:
+    """The concierge asks the enterprise for more information or files; the enterprise is notified. With `pause`
+    (the default) the case's clocks stop until the enterprise answers (挂起, `services.clocks`)."""
     with transaction.atomic():
         case = lock_case(actor, case)
         _require(can_handle_case(actor, case))
         require_case_step(case, "request_info")
         note = require_text("note", note, max_length=2000)
-        record_event(case=case, kind=Kind.INFO_REQUESTED, actor=actor, note=note)
+        now = timezone.now()
+        record_event(case=case, kind=Kind.INFO_REQUESTED, actor=actor, note=note, at=now)
+        if pause:
+            clocks.pause(case, actor=actor, reason=note, at=now)
+    return case
+
+
+def resume_case_clock(*, actor: User, case: Case | int, note: str = "") -> Case:
+    """The concierge or a leader ends a pause without waiting for the enterprise (the information came by phone,
+    or the wait has lasted too long): every running deadline moves by the working days the pause lasted."""
+    with transaction.atomic():
+        case = lock_case(actor, case)
+        _require(can_handle_case(actor, case))
+        if case.clock_paused_at is None:
+            raise IllegalTransition(
+                _("诉求未挂起，无需恢复计时"),
+                current=case.status,
+                allowed=[a for a in case_actions_allowed(case.status) if a != "resume_clock"],
+            )
+        errors = FieldErrors()
+        note = errors.text("note", note, required=False, max_length=2000)
+        errors.raise_if_any()
+        clocks.resume(case, actor=actor, how=clocks.EndedBy.RESUMED, at=timezone.now(), note=note)
     return case
 
 
@@ -279,6 +311,7 @@ def resolve_case(*, actor: User, case: Case | int, answer: str, expected_version
                 allowed=[a for a in case_actions_allowed(case.status) if a != "resolve"],
             )
         now = timezone.now()
+        clocks.resume(case, actor=actor, how=clocks.EndedBy.RESUMED, at=now)
         verdict_due = calendar.add_working_days(timezone.localdate(now), case.category.verdict_days)
         apply_transition(
             case,
@@ -287,7 +320,14 @@ def resolve_case(*, actor: User, case: Case | int, answer: str, expected_version
             note=answer,
             data={"verdict_due_on": verdict_due.date.isoformat(), **files_event_data(files)},
             # Answering again after a 重办 meets the concierge's redo deadline.
-            changes={"answer": answer, "resolved_at": now, "verdict_due_on": verdict_due.date, "redo_due_on": None},
+            changes={
+                "answer": answer,
+                "resolved_at": now,
+                "verdict_due_on": verdict_due.date,
+                "redo_due_on": None,
+                "deadline_counted_from": timezone.localdate(now),
+                "deadline_working_days": case.category.verdict_days,
+            },
             at=now,
         )
         store_files(actor=actor, case=case, uploads=files, at=now)
@@ -377,7 +417,13 @@ def _record_verdict(
         else:
             # 重办: the concierge must reopen or add tasks (or answer again) by this date.
             redo_due = calendar.add_working_days(today, case.category.accept_days).date
-            changes = {"verdict_due_on": None, "resolved_at": None, "redo_due_on": redo_due}
+            changes = {
+                "verdict_due_on": None,
+                "resolved_at": None,
+                "redo_due_on": redo_due,
+                "deadline_counted_from": today,
+                "deadline_working_days": case.category.accept_days,
+            }
             data["redo_due_on"] = redo_due.isoformat()
         apply_transition(
             case,

@@ -3,7 +3,8 @@ ledger and (later) the reminder sweep, so every place counts the same items.
 
 A case is waiting on someone while it is submitted (to be accepted by `accept_due_on`), in progress (its open
 tasks by their `due_on`; after the enterprise sent it back, the concierge by `redo_due_on`) or resolved (the
-enterprise's verdict by `verdict_due_on`, then a callback).
+enterprise's verdict by `verdict_due_on`, then a callback). A paused case (挂起, `services.clocks`) waits on the
+enterprise: neither it nor its tasks are overdue or coming due until its clocks run again.
 """
 
 from datetime import date, timedelta
@@ -18,23 +19,29 @@ CS = Case.Status
 
 
 def overdue_tasks_q(today: date, prefix: str = "") -> Q:
-    """Open tasks whose due date has passed."""
-    return Q(**{f"{prefix}status__in": OPEN_TASK_STATES, f"{prefix}due_on__lt": today})
+    """Open tasks whose due date has passed, their case's clock running."""
+    return Q(
+        **{
+            f"{prefix}status__in": OPEN_TASK_STATES,
+            f"{prefix}due_on__lt": today,
+            f"{prefix}case__clock_paused_at__isnull": True,
+        }
+    )
 
 
 def is_task_overdue(task: Task, today: date) -> bool:
-    """The same rule as `overdue_tasks_q`, for a task already loaded."""
-    return task.status in OPEN_TASK_STATES and task.due_on < today
+    """The same rule as `overdue_tasks_q`, for a task already loaded (with its case)."""
+    return task.status in OPEN_TASK_STATES and task.due_on < today and task.case.clock_paused_at is None
 
 
 def tasks_due_between_q(start: date, end: date) -> Q:
-    """Open tasks due on a day from `start` to `end`, both included."""
-    return Q(status__in=OPEN_TASK_STATES, due_on__range=(start, end))
+    """Open tasks due on a day from `start` to `end`, both included, their case's clock running."""
+    return Q(status__in=OPEN_TASK_STATES, due_on__range=(start, end), case__clock_paused_at__isnull=True)
 
 
 def _case_waiting_q(task_q: Q, accept_q: dict, verdict_q: dict, redo_q: dict) -> Q:
     open_task = Task.objects.filter(task_q, case=OuterRef("pk"))
-    return (
+    return Q(clock_paused_at__isnull=True) & (
         Q(status=CS.SUBMITTED, **accept_q)
         | Q(status=CS.RESOLVED, **verdict_q)
         | Q(status=CS.IN_PROGRESS, **redo_q)
@@ -87,6 +94,7 @@ def annotate_case_deadlines(queryset: QuerySet[Case], today: date) -> QuerySet[C
         ),
         is_overdue=Choose(When(overdue_cases_q(today), then=Value(True)), default=Value(False)),
         next_due=Choose(
+            When(clock_paused_at__isnull=False, then=None),  # paused: no deadline runs
             When(status=CS.SUBMITTED, then="accept_due_on"),
             When(status=CS.RESOLVED, then="verdict_due_on"),
             # Sent back (重办) with every task done: the concierge's redo deadline comes first.

@@ -35,7 +35,9 @@ ENTERPRISE_NOTICES: dict[str, str] = {
 CONCIERGE = "concierge"
 NEW_CONCIERGE = "new_concierge"
 TASK_UNIT = "task_unit"
+DEADLINE_HOLDERS = "deadline_holders"  # who a moved deadline binds: a task's workers, else the concierge
 LINKED_LEADER = "linked_leader"
+OPEN_TASK_UNITS = "open_task_units"  # the concierge and the workers of every task the units hold
 STAFF_NOTICES: dict[str, tuple[str, str]] = {
     Kind.SUBMITTED: (Notice.CASE_SUBMITTED, CONCIERGE),
     Kind.TASK_CREATED: (Notice.TASK_ASSIGNED, TASK_UNIT),
@@ -50,6 +52,9 @@ STAFF_NOTICES: dict[str, tuple[str, str]] = {
     Kind.TASK_CANCELLED: (Notice.TASK_CANCELLED, TASK_UNIT),
     Kind.CONCIERGE_CHANGED: (Notice.CASE_ASSIGNED, NEW_CONCIERGE),
     Kind.EXTENSION_REQUESTED: (Notice.EXTENSION_REQUESTED, LINKED_LEADER),
+    Kind.DEADLINE_RESCHEDULED: (Notice.DEADLINE_MOVED, DEADLINE_HOLDERS),
+    Kind.CLOCK_PAUSED: (Notice.CLOCK_PAUSED, OPEN_TASK_UNITS),
+    Kind.CLOCK_RESUMED: (Notice.CLOCK_RESUMED, OPEN_TASK_UNITS),
 }
 # Notices that carry the note of their event (a reason, a request) to the reader.
 WITH_NOTE = frozenset(
@@ -108,10 +113,19 @@ def _staff_recipients(event: CaseEvent, case: Case) -> tuple[str, list[User]] | 
         unread = Notification.objects.filter(case=case, kind=kind, read_at__isnull=True)
         people = [u for u in _concierges(case) if not unread.filter(recipient=u).exists()]
         return kind, people
+    if who == DEADLINE_HOLDERS:  # the verdict deadline binds the enterprise (`notice_for`), the others staff
+        if event.task_id:
+            return kind, task_workers(event.task)
+        return kind, [] if (event.data or {}).get("field") == "verdict_due_on" else _concierges(case)
     if who == CONCIERGE:
         return kind, _concierges(case)
     if who == NEW_CONCIERGE:
         return kind, list(User.objects.filter(pk=(event.data or {}).get("to_id")))
+    if who == OPEN_TASK_UNITS:
+        working = [Task.Status.PENDING, Task.Status.IN_PROGRESS]  # with a unit (a returned task is not)
+        tasks = case.tasks.filter(status__in=working).select_related("assignee", "task_force__lead")
+        people = [person for task in tasks for person in task_workers(task)]
+        return kind, list({person.pk: person for person in [*_concierges(case), *people]}.values())
     if who == LINKED_LEADER:
         leader = linked_leader(case)
         return kind, [leader] if leader else []
@@ -124,6 +138,8 @@ def notice_for(event: CaseEvent) -> str | None:
     a visit, the hotline passed it on) is."""
     if event.kind == Kind.DECOMPOSED and event.from_status == event.to_status:
         return None
+    if event.kind == Kind.DEADLINE_RESCHEDULED:  # of the deadlines a holiday schedule moves, the verdict is theirs
+        return Notice.DEADLINE_MOVED if (event.data or {}).get("field") == "verdict_due_on" else None
     if event.kind == Kind.SUBMITTED:
         return Notice.CASE_FILED if event.actor is not None and not event.actor.enterprise_id else None
     return ENTERPRISE_NOTICES.get(event.kind)

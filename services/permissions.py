@@ -82,6 +82,7 @@ _CASE_ACTION_PERMISSIONS = {
     "resolve": can_handle_case,
     "callback": can_handle_case,
     "request_info": can_handle_case,
+    "resume_clock": lambda user, case: case.clock_paused_at is not None and can_handle_case(user, case),
     "withdraw": can_act_for_enterprise,
     "confirm": can_act_for_enterprise,
     "reopen": can_act_for_enterprise,

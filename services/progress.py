@@ -62,6 +62,8 @@ def next_step(
     """The next step of `case` in the enterprise's words. `answer_due` comes from `annotate_answer_due` (lists)
     or is read here (one case); `calendar` counts how late a step is (loaded here when not given)."""
     status = case.status
+    if case.clock_paused_at is not None and status in (CS.SUBMITTED, CS.ACCEPTED, CS.IN_PROGRESS):
+        return NextStep(_("等待您补充材料，办理时限已暂停"), awaits_enterprise=True)
     if status == CS.SUBMITTED:
         return _dated(
             case.accept_due_on,

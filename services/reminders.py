@@ -1,34 +1,38 @@
 """Deadlines that do not slip: which reminders are due, to whom, and writing each exactly once.
 
 DESIGN.md §5. Every item has a deadline in working days: a case's acceptance (`accept_due_on`), each task's
-`due_on`, the enterprise's verdict (`verdict_due_on`). The sweep (a Celery beat task every few minutes) finds
-what is due and writes one `Reminder` per item, kind and deadline — the ledger's unique key makes a second
-sweep, an overlapping beat or a redelivered message write nothing — with the in-app notices and the pushes
-(email, WeCom) it calls for, all in one transaction. An approved extension moves `due_on`, so the new
-deadline's reminders are due again.
+`due_on`, the enterprise's verdict (`verdict_due_on`), a case sent back (`redo_due_on`). The sweep (a Celery beat
+task every few minutes) finds what is due and writes one `Reminder` per item, kind and deadline — the ledger's
+unique key makes a second sweep, an overlapping beat or a redelivered message write nothing — with the in-app
+notices and the pushes (email, WeCom) it calls for, all in one transaction. An approved extension moves `due_on`,
+so the new deadline's reminders are due again.
 
-The rules (N = REMINDER_YELLOW_AFTER_DAYS, M = REMINDER_RED_AFTER_DAYS, in working days):
+The escalation thresholds are the case's category's (an administrator sets them per category; empty means the
+zone's default, REMINDER_YELLOW_AFTER_DAYS, REMINDER_RED_AFTER_DAYS, REMINDER_ACCEPT_ESCALATE_AFTER_DAYS; see
+services.reference). A change applies from the next sweep. With N, M and E the category's yellow, red and
+escalation thresholds, in working days:
 - a task due on the next working day → its assignee (or its unit); due today → the same;
 - a task overdue → the assignee and the task force's lead; overdue by N → the department head (黄牌督办);
   by M → the linked leader of the enterprise or project (红牌督办);
-- a case not accepted in time → its concierge; overdue by REMINDER_ACCEPT_ESCALATE_AFTER_DAYS → the
-  linked leader;
+- a case not accepted in time → its concierge; overdue by E → the linked leader;
 - a verdict due today → the enterprise's users; not given in time → the concierge, to call back (回访);
 - a case sent back (重办) and not taken up by `redo_due_on` (no task reopened or added, no new answer) → its
-  concierge and backup; overdue by REMINDER_ACCEPT_ESCALATE_AFTER_DAYS → the linked leader.
+  concierge and backup; overdue by E → the linked leader.
+A case that is paused (挂起, `clock_paused_at` set: waiting for information asked of the enterprise) has no
+reminder at all while it is: its clocks stand still, and its deadlines move when it resumes.
 """
 
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from services import pushes
 from services.calendar import WorkingCalendar
 from services.notifications import linked_leader, task_workers
+from services.reference import category_thresholds, default_thresholds
 from services.roles import Role
 from services.states import WORKING_TASK_STATES
 from tracker.models import Case, Notification, Reminder, Task, User
@@ -60,17 +64,59 @@ def working_days_ago(today: date, days: int, calendar: WorkingCalendar) -> date:
     return day
 
 
+@dataclass(frozen=True)
+class Cutoffs:
+    """The latest deadlines that have escalated on a day: a deadline on or before `yellow` is overdue by the
+    yellow threshold or more; `red`, by the red one; `accept_escalate`, by the acceptance (and redo) one."""
+
+    yellow: date
+    red: date
+    accept_escalate: date
+
+
+@dataclass(frozen=True)
+class EscalationDates:
+    """Each category's cut-off dates on one day, from its own thresholds (services.reference); `default` for a
+    category that sets none, or one created since they were read."""
+
+    by_category: dict[int, Cutoffs]
+    default: Cutoffs
+
+    @classmethod
+    def on(cls, today: date, calendar: WorkingCalendar | None = None) -> "EscalationDates":
+        """One query for the thresholds (and two for the calendar when none is given), whatever the categories."""
+        calendar = calendar or WorkingCalendar.load(since=today - timedelta(days=400))
+        ago: dict[int, date] = {}  # categories mostly share their thresholds: count each number of days once
+
+        def cutoffs(yellow: int, red: int, accept_escalate: int) -> Cutoffs:
+            for days in (yellow, red, accept_escalate):
+                if days not in ago:
+                    ago[days] = working_days_ago(today, days, calendar)
+            return Cutoffs(ago[yellow], ago[red], ago[accept_escalate])
+
+        default = default_thresholds()
+        return cls(
+            by_category={pk: cutoffs(t.yellow, t.red, t.accept_escalate) for pk, t in category_thresholds().items()},
+            default=cutoffs(default.yellow, default.red, default.accept_escalate),
+        )
+
+    def of(self, category_id: int) -> Cutoffs:
+        return self.by_category.get(category_id, self.default)
+
+
 def due_reminders(now: datetime | None = None, calendar: WorkingCalendar | None = None) -> list[Due]:
     """Every reminder the rules call for at `now`, sent or not (the ledger tells). A fixed number of queries."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     calendar = calendar or WorkingCalendar.load(since=today - timedelta(days=400))
-    yellow = working_days_ago(today, settings.REMINDER_YELLOW_AFTER_DAYS, calendar)
-    red = working_days_ago(today, settings.REMINDER_RED_AFTER_DAYS, calendar)
-    accept_escalate = working_days_ago(today, settings.REMINDER_ACCEPT_ESCALATE_AFTER_DAYS, calendar)
+    escalation = EscalationDates.on(today, calendar)
     due: list[Due] = []
 
-    tasks = Task.objects.filter(status__in=WORKING_TASK_STATES, case__status=CS.IN_PROGRESS)
+    # A paused case's clocks stand still: neither it nor its tasks are due anything while it is paused.
+    cases = Case.objects.filter(clock_paused_at__isnull=True)
+    tasks = Task.objects.filter(
+        status__in=WORKING_TASK_STATES, case__status=CS.IN_PROGRESS, case__clock_paused_at__isnull=True
+    )
     # On a working day, what falls due on the next one (on a rest day the "today" reminder comes in time).
     if calendar.is_working_day(today):
         next_day = calendar.add_working_days(today, 1).date
@@ -78,26 +124,28 @@ def due_reminders(now: datetime | None = None, calendar: WorkingCalendar | None 
             due.append(Due(Kind.TASK_DUE_TOMORROW, case_id, pk, due_on))
     for pk, case_id, due_on in tasks.filter(due_on=today).values_list("pk", "case_id", "due_on"):
         due.append(Due(Kind.TASK_DUE_TODAY, case_id, pk, due_on))
-    for pk, case_id, due_on in tasks.filter(due_on__lt=today).values_list("pk", "case_id", "due_on"):
+    overdue = tasks.filter(due_on__lt=today).values_list("pk", "case_id", "due_on", "case__category_id")
+    for pk, case_id, due_on, category_id in overdue:
+        cutoffs = escalation.of(category_id)
         due.append(Due(Kind.TASK_OVERDUE, case_id, pk, due_on))
-        if due_on <= yellow:
+        if due_on <= cutoffs.yellow:
             due.append(Due(Kind.TASK_YELLOW, case_id, pk, due_on))
-        if due_on <= red:
+        if due_on <= cutoffs.red:
             due.append(Due(Kind.TASK_RED, case_id, pk, due_on))
 
-    late = Case.objects.filter(status=CS.SUBMITTED, accept_due_on__lt=today)
-    for pk, accept_due_on in late.values_list("pk", "accept_due_on"):
+    late = cases.filter(status=CS.SUBMITTED, accept_due_on__lt=today)
+    for pk, accept_due_on, category_id in late.values_list("pk", "accept_due_on", "category_id"):
         due.append(Due(Kind.ACCEPT_OVERDUE, pk, None, accept_due_on))
-        if accept_due_on <= accept_escalate:
+        if accept_due_on <= escalation.of(category_id).accept_escalate:
             due.append(Due(Kind.ACCEPT_ESCALATED, pk, None, accept_due_on))
 
-    redo_late = Case.objects.filter(status=CS.IN_PROGRESS, redo_due_on__lt=today)
-    for pk, redo_due_on in redo_late.values_list("pk", "redo_due_on"):
+    redo_late = cases.filter(status=CS.IN_PROGRESS, redo_due_on__lt=today)
+    for pk, redo_due_on, category_id in redo_late.values_list("pk", "redo_due_on", "category_id"):
         due.append(Due(Kind.REDO_OVERDUE, pk, None, redo_due_on))
-        if redo_due_on <= accept_escalate:
+        if redo_due_on <= escalation.of(category_id).accept_escalate:
             due.append(Due(Kind.REDO_ESCALATED, pk, None, redo_due_on))
 
-    resolved = Case.objects.filter(status=CS.RESOLVED, verdict_due_on__lte=today)
+    resolved = cases.filter(status=CS.RESOLVED, verdict_due_on__lte=today)
     for pk, verdict_due_on in resolved.values_list("pk", "verdict_due_on"):
         kind = Kind.VERDICT_DUE if verdict_due_on == today else Kind.CALLBACK_DUE
         due.append(Due(kind, pk, None, verdict_due_on))

@@ -182,6 +182,9 @@ ENTERPRISE_EVENT_KINDS = frozenset(
         _K.CALLBACK_CONFIRMED,
         _K.CALLBACK_REOPENED,
         _K.CONCIERGE_CHANGED,
+        _K.CLOCK_PAUSED,  # the enterprise is told its answer is awaited and the time limits stand still
+        _K.CLOCK_RESUMED,
+        _K.DEADLINE_RESCHEDULED,
     }
 )
 

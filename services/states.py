@@ -60,6 +60,7 @@ CASE_STEPS_IN_PLACE: dict[str, frozenset[str]] = {
     "decompose": frozenset({CS.IN_PROGRESS}),  # more tasks for work under way (after a reopen, say)
     "add_info": OPEN_CASE_STATES | {CS.RESOLVED},
     "request_info": OPEN_CASE_STATES,
+    "resume_clock": OPEN_CASE_STATES,  # and only while the case is paused (services.clocks)
     "reassign": OPEN_CASE_STATES | {CS.RESOLVED},
 }
 

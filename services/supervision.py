@@ -1,14 +1,16 @@
 """督办: what a leader must see first — extensions waiting for a decision, and tasks overdue long enough to
-carry a yellow or a red card (the same thresholds as the escalation reminders, in working days)."""
+carry a yellow or a red card: the thresholds of the case's category, as the escalation reminders count them
+(services.reminders.EscalationDates), in working days. A paused case's tasks carry no card: their clocks stand still.
+"""
 
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
-from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from services.calendar import WorkingCalendar
-from services.reminders import working_days_ago
+from services.reminders import EscalationDates
 from services.selectors import tasks_visible_to
 from services.states import WORKING_TASK_STATES
 from tracker.models import Case, Extension, User
@@ -19,27 +21,42 @@ SHOWN = 5
 
 @dataclass(frozen=True)
 class CardDates:
-    """A task due on or before `yellow` is overdue by REMINDER_YELLOW_AFTER_DAYS working days or more (黄牌);
-    on or before `red`, by REMINDER_RED_AFTER_DAYS (红牌)."""
+    """Per category, the (yellow, red) cut-off dates of one day: a task due on or before the first is overdue by
+    its category's yellow threshold or more (黄牌); on or before the second, by its red one (红牌)."""
 
-    yellow: date
-    red: date
+    by_category: dict[int, tuple[date, date]]
+    default: tuple[date, date]
 
     @classmethod
     def on(cls, today: date, calendar: WorkingCalendar | None = None) -> "CardDates":
-        calendar = calendar or WorkingCalendar.load(since=today - timedelta(days=60))
+        """One query for the categories' thresholds, two for the calendar when none is given."""
+        escalation = EscalationDates.on(today, calendar)
         return cls(
-            yellow=working_days_ago(today, settings.REMINDER_YELLOW_AFTER_DAYS, calendar),
-            red=working_days_ago(today, settings.REMINDER_RED_AFTER_DAYS, calendar),
+            by_category={pk: (c.yellow, c.red) for pk, c in escalation.by_category.items()},
+            default=(escalation.default.yellow, escalation.default.red),
         )
 
 
 def carded_tasks_q(card: str, dates: CardDates) -> Q:
-    """Tasks still being worked on a case in progress that carry `card` ("yellow": yellow and not yet red)."""
-    working = Q(status__in=WORKING_TASK_STATES, case__status=Case.Status.IN_PROGRESS)
-    if card == "red":
-        return working & Q(due_on__lte=dates.red)
-    return working & Q(due_on__lte=dates.yellow, due_on__gt=dates.red)
+    """Tasks still being worked on a case in progress, not paused, that carry `card` ("yellow": yellow and not yet
+    red), each by its case's category's thresholds: one condition per distinct pair of cut-off dates."""
+
+    def carded(yellow: date, red: date) -> Q:
+        return Q(due_on__lte=red) if card == "red" else Q(due_on__lte=yellow, due_on__gt=red)
+
+    categories_by_dates: dict[tuple[date, date], list[int]] = defaultdict(list)
+    for pk, cutoffs in sorted(dates.by_category.items()):
+        if cutoffs != dates.default:
+            categories_by_dates[cutoffs].append(pk)
+    # The categories with the default's dates, and any created since the thresholds were read
+    own = [pk for pks in categories_by_dates.values() for pk in pks]
+    cards = (~Q(case__category_id__in=own) if own else Q()) & carded(*dates.default)
+    for cutoffs, pks in categories_by_dates.items():
+        cards |= Q(case__category_id__in=pks) & carded(*cutoffs)
+    working = Q(
+        status__in=WORKING_TASK_STATES, case__status=Case.Status.IN_PROGRESS, case__clock_paused_at__isnull=True
+    )
+    return working & cards
 
 
 def pending_extensions(user: User) -> QuerySet[Extension]:
@@ -51,14 +68,17 @@ def pending_extensions(user: User) -> QuerySet[Extension]:
     )
 
 
-def attention(user: User, today: date) -> dict:
+def attention(user: User, today: date, calendar: WorkingCalendar | None = None) -> dict:
     """The leader's first screen: pending extensions and red and yellow cards, each counted and the first
-    `SHOWN` listed (oldest request, longest overdue first). A fixed number of queries."""
-    dates = CardDates.on(today)
-    visible = tasks_visible_to(user).select_related("case__enterprise", "task_force", "department")
+    `SHOWN` listed (oldest request, longest overdue first). A fixed number of queries (two fewer with a
+    `calendar` the caller loaded already)."""
+    dates = CardDates.on(today, calendar)
+    visible = tasks_visible_to(user)
     extensions = pending_extensions(user)
     figures = {"extensions": (extensions.count(), list(extensions[:SHOWN]))}
-    for card in ("red", "yellow"):
-        tasks = visible.filter(carded_tasks_q(card, dates)).order_by("due_on", "id")
-        figures[card] = (tasks.count(), list(tasks[:SHOWN]))
+    cards = {card: carded_tasks_q(card, dates) for card in ("red", "yellow")}
+    counts = visible.aggregate(**{card: Count("pk", filter=q) for card, q in cards.items()})  # both at once
+    for card, q in cards.items():
+        tasks = visible.filter(q).select_related("case__enterprise", "task_force", "department")
+        figures[card] = (counts[card], list(tasks.order_by("due_on", "id")[:SHOWN]))
     return figures

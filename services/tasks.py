@@ -179,6 +179,13 @@ def _within_horizon(errors: FieldErrors, field: str, value: date, today: date, *
     return True
 
 
+def _due_basis(days: calendar.WorkingCalendar, today: date, due_on: date) -> dict:
+    """What a deadline set today counts: its working days from today (from itself, for a date already past), so
+    that `services.reschedule` can count it again once a year's holiday schedule is confirmed."""
+    start = min(today, due_on)
+    return {"due_counted_from": start, "due_working_days": days.working_days_between(start, due_on)}
+
+
 def task_event_data(task: Task) -> dict:
     """What the timeline keeps of a task given out: a snapshot, so later renames do not rewrite history."""
     return {
@@ -245,6 +252,7 @@ def decompose_case(
                 description=description,
                 due_on=due.date,
                 due_is_provisional=due.used_fallback,
+                **_due_basis(days, today, due.date),
                 created_by=actor,
                 created_at=now,
                 updated_at=now,
@@ -392,6 +400,7 @@ def redispatch_task(
             "assignee": assignee,
             "due_on": due.date,
             "due_is_provisional": due.used_fallback,
+            **_due_basis(days, today, due.date),
             "started_at": None,
         }
         apply_transition(
@@ -441,6 +450,7 @@ def reopen_task(
             changes={
                 "due_on": due.date,
                 "due_is_provisional": due.used_fallback,
+                **_due_basis(days, today, due.date),
                 "started_at": None,
                 "completed_at": None,
             },
@@ -548,11 +558,24 @@ def _decide_extension(*, actor: User, extension: Extension | int, approve: bool,
         extension.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
         data = extension_event_data(task, extension)
         if approve:
+            today = timezone.localdate(now)
+            days = calendar.WorkingCalendar.load(since=min(today, extension.requested_due_on))
+            basis = _due_basis(days, today, extension.requested_due_on)
             task.due_on = extension.requested_due_on
             task.due_is_provisional = False
+            task.due_counted_from, task.due_working_days = basis["due_counted_from"], basis["due_working_days"]
             task.version += 1
             task.updated_at = now
-            task.save(update_fields=["due_on", "due_is_provisional", "version", "updated_at"])
+            task.save(
+                update_fields=[
+                    "due_on",
+                    "due_is_provisional",
+                    "due_counted_from",
+                    "due_working_days",
+                    "version",
+                    "updated_at",
+                ]
+            )
         kind = Kind.EXTENSION_APPROVED if approve else Kind.EXTENSION_REJECTED
         record_event(case=task.case, kind=kind, actor=actor, task=task, note=note, data=data, at=now)
     return extension

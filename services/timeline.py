@@ -33,6 +33,8 @@ _SENTENCES = {  # lazy: rendered in the language of whoever reads the timeline
     Kind.CALLBACK_CONFIRMED: gettext_lazy("%(actor)s 电话回访，企业确认办结，评价：%(rating)s"),
     Kind.CALLBACK_REOPENED: gettext_lazy("%(actor)s 电话回访，企业要求重办：%(note)s"),
     Kind.CONCIERGE_CHANGED: gettext_lazy("%(actor)s 将服务专员由 %(from)s 变更为 %(to)s"),
+    Kind.DEADLINE_RESCHEDULED: gettext_lazy("按 %(year)s 年节假日安排，%(deadline)s由 %(from)s 调整为 %(to)s"),
+    Kind.CLOCK_PAUSED: gettext_lazy("%(actor)s 将诉求挂起，办理时限暂停，等待企业补充材料"),
 }
 
 
@@ -40,6 +42,20 @@ _SENTENCES = {  # lazy: rendered in the language of whoever reads the timeline
 NOTE_IN_SENTENCE = frozenset(
     {Kind.DECLINED, Kind.TASK_RETURNED, Kind.REOPENED, Kind.CALLBACK_REOPENED, Kind.INFO_REQUESTED}
 )
+
+# A pause ended (services.clocks): how, how long, and which deadlines moved to when.
+_RESUMED = {
+    "answered": gettext_lazy("企业补充了材料，恢复计时（挂起 %(days)s 个工作日）"),
+    "resumed": gettext_lazy("%(actor)s 恢复计时（挂起 %(days)s 个工作日）"),
+    "closed": gettext_lazy("挂起结束（挂起 %(days)s 个工作日）"),
+}
+_RESUMED_SAME_DAY = {  # no working day passed: nothing moved, no count to give
+    "answered": gettext_lazy("企业补充了材料，恢复计时"),
+    "resumed": gettext_lazy("%(actor)s 恢复计时"),
+    "closed": gettext_lazy("挂起结束"),
+}
+_MOVED = gettext_lazy("，期限顺延：%(moved)s")
+_MOVED_ITEM = gettext_lazy("%(title)s 由 %(from)s 至 %(to)s")
 
 _FILE_ADDED = gettext_lazy("%(actor)s 上传了附件 %(file)s")
 # A case staff (or the hotline) filed on the enterprise's behalf: who registered it, from which channel.
@@ -87,6 +103,8 @@ def describe_event(event: CaseEvent) -> str:
     if event.kind == Kind.SUBMITTED and event.actor and not event.actor.enterprise_id and channel in Case.Channel:
         values["channel_label"] = Case.Channel(channel).label
         template = _FILED
+    if event.kind == Kind.CLOCK_RESUMED:
+        return _resumed(event.data or {}, values)
     if event.kind in _EARLY_CALLBACK:
         values["contact"] = _contact(event.data or {})
         if (event.data or {}).get("early"):
@@ -94,6 +112,19 @@ def describe_event(event: CaseEvent) -> str:
         elif values["contact"]:
             template = _CALLBACK_WITH_CONTACT[event.kind]
     return str(template) % values if template else str(event.get_kind_display())
+
+
+def _resumed(data: dict, values: dict) -> str:
+    templates = _RESUMED if data.get("days") else _RESUMED_SAME_DAY
+    sentence = str(templates.get(data.get("how"), templates["resumed"])) % {**values, "days": data.get("days", 0)}
+    moved = [m for m in data.get("moved") or [] if isinstance(m, dict)]
+    if moved:
+        items = [
+            str(_MOVED_ITEM) % {"title": m.get("title", ""), "from": m.get("from", ""), "to": m.get("to", "")}
+            for m in moved
+        ]
+        sentence += str(_MOVED) % {"moved": _("；").join(items)}
+    return sentence
 
 
 def timeline_lines(case: Case) -> list[str]:

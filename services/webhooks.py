@@ -210,6 +210,7 @@ def case_snapshot(case: Case) -> dict:
         "enterprise": {"id": case.enterprise_id, "name": case.enterprise.name, "uscc": case.enterprise.uscc},
         "project_id": case.project_id,
         "concierge_id": case.concierge_id,
+        "clock_paused_at": _iso(case.clock_paused_at),
         "version": case.version,
         "updated_at": _iso(case.updated_at),
     }

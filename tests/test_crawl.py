@@ -40,7 +40,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import get_language, gettext
 from django_celery_beat.models import ClockedSchedule, CrontabSchedule, SolarSchedule
 
-from services import api_tokens, webhooks
+from services import api_tokens, reference, webhooks
 from services import cases as case_services
 from services import tasks as task_services
 from services.notifications import notifications_of
@@ -125,6 +125,13 @@ def build_crawled(zone) -> Crawled:
         status=Case.Status.IN_PROGRESS, unit=zone.department, worker=zone.officer, title="事项被退回的诉求", **common
     )
     task_services.return_task(actor=zone.officer, task=returned.tasks.get(), reason="不属于本部门职责")
+    # 挂起: a case waiting for the enterprise's information, its clocks stopped (恢复计时 offered)
+    paused = make_case(
+        status=Case.Status.IN_PROGRESS, unit=zone.department, worker=zone.officer, title="挂起的诉求", **common
+    )
+    case_services.request_case_info(actor=zone.concierge, case=paused, note="请补充用电负荷清单")
+    # A category's threshold changed by an administrator (设置变更记录)
+    reference.change_category_limits(actor=zone.admin, category=zone.category, yellow_after_days=3)
     outsider = make_case(
         status=Case.Status.SUBMITTED,
         enterprise_user=zone.other_enterprise_user,

@@ -24,7 +24,9 @@ ROLE_MENUS: dict[str, set[str]] = {
     Role.TASK_FORCE_MEMBER: CASE_WORK | {"tracker.extension"},
     Role.DEPARTMENT_OFFICER: CASE_WORK | {"tracker.extension"},
     # everything in scope they supervise, and who works here
-    Role.LEADER: CASE_WORK | REGISTER | {"tracker.extension", "tracker.feedback", "tracker.user"},
+    Role.LEADER: CASE_WORK
+    | REGISTER
+    | {"tracker.extension", "tracker.feedback", "tracker.user", "tracker.referencechange"},
 }
 # The sidebar's order: the day's work first, then the register, the records, reference data, integrations.
 MENU_ORDER = [
@@ -43,6 +45,7 @@ MENU_ORDER = [
     "tracker.tier",
     "tracker.holidayoverride",
     "tracker.holidayyear",
+    "tracker.referencechange",
     "tracker.user",
 ]
 

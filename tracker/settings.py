@@ -337,6 +337,8 @@ REMINDER_YELLOW_AFTER_DAYS = env.int("REMINDER_YELLOW_AFTER_DAYS", default=2)
 REMINDER_RED_AFTER_DAYS = env.int("REMINDER_RED_AFTER_DAYS", default=5)
 # A case overdue for acceptance by this many working days goes to the linked leader.
 REMINDER_ACCEPT_ESCALATE_AFTER_DAYS = env.int("REMINDER_ACCEPT_ESCALATE_AFTER_DAYS", default=2)
+# A case paused (挂起) longer than this many working days is listed for leaders (services.clocks.long_pauses_q).
+CLOCK_PAUSE_LONG_AFTER_DAYS = env.int("CLOCK_PAUSE_LONG_AFTER_DAYS", default=10)
 PUSH_TIMEOUT_SECONDS = env.float("PUSH_TIMEOUT_SECONDS", default=10.0)
 PUSH_MAX_ATTEMPTS = env.int("PUSH_MAX_ATTEMPTS", default=8)
 PUSH_RETRY_BASE_SECONDS = env.float("PUSH_RETRY_BASE_SECONDS", default=60.0)

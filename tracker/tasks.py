@@ -7,7 +7,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from services import accounts, digests, idempotency, pushes, reminders, webhooks
+from services import accounts, digests, idempotency, pushes, reminders, reschedule, webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,16 @@ def sweep_reminders() -> dict:
     A worker that dies mid-sweep rolls its transaction back; the redelivered message sweeps again."""
     result = reminders.sweep()
     return {"due": result.due, "reminders": result.reminders, "notices": result.notices, "pushes": result.pushes}
+
+
+# Safe to repeat: each case is counted again in its own transaction, and a deadline already moved stays put. If its
+# worker dies mid-run, the message goes back to the queue and the redelivered one finishes what is left.
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def reschedule_deadlines(year: int) -> dict:
+    """Count the open deadlines that touch `year` again once its holiday schedule is confirmed (services.reschedule):
+    each that moves gets its event and notices."""
+    result = reschedule.reschedule_year(year=year)
+    return {"year": result.year, "cases": result.cases, "moved": result.moved, "flagged": result.flagged}
 
 
 @shared_task(acks_late=True, ignore_result=True)

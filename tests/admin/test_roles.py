@@ -40,8 +40,12 @@ def test_each_role_group_has_exactly_its_permissions():
     assert _permissions(Role.CONCIERGE) == CONTEXT | extra | {"tracker.add_visit"}
     assert _permissions(Role.TASK_FORCE_MEMBER) == CONTEXT
     assert _permissions(Role.DEPARTMENT_OFFICER) == CONTEXT
-    assert _permissions(Role.LEADER) == CONTEXT | extra | {"tracker.view_user", "tracker.add_visit"}
+    # Leaders and administrators read who changed a zone-wide rule (设置变更记录); nobody writes those records by hand
+    records = {"tracker.view_referencechange"}
+    assert _permissions(Role.LEADER) == CONTEXT | extra | records | {"tracker.view_user", "tracker.add_visit"}
     admin = _permissions(Role.ADMINISTRATOR)
+    assert records <= admin
+    assert not {p for p in admin if p.endswith("_referencechange") and not p.startswith("tracker.view_")}
     editable = ["category", "department", "taskforce", "tier", "holidayoverride", "enterprise", "project", "user"]
     assert {f"tracker.{op}_{m}" for m in editable for op in ("add", "change")} <= admin
     # Nothing is deleted but a holiday entry and a year's confirmation (which reopens that year)

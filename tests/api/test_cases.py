@@ -324,8 +324,11 @@ def test_the_concierge_asks_the_enterprise_for_information_and_the_enterprise_is
     )
     # Then the timeline says so and the enterprise's user has a notice carrying the request
     assert response.status_code == 200, response.json()
-    last = api(zone.enterprise_user).get(f"/api/v1/cases/{case.pk}/events/").json()["results"][-1]
-    assert last["kind"] == "info_requested" and last["note"] == "请补充土地证复印件"
+    *_, request, paused = api(zone.enterprise_user).get(f"/api/v1/cases/{case.pk}/events/").json()["results"]
+    assert request["kind"] == "info_requested" and request["note"] == "请补充土地证复印件"
+    # And the case's clocks stop until the enterprise answers (挂起)
+    assert paused["kind"] == "clock_paused"
+    assert api(zone.concierge).get(f"/api/v1/cases/{case.pk}/").json()["clock_paused_at"] is not None
     notice = zone.enterprise_user.notifications.get(kind="info_requested")
     assert (notice.case_id, notice.note) == (case.pk, "请补充土地证复印件")
     assert not zone.other_enterprise_user.notifications.exists()

@@ -308,6 +308,7 @@ CASE_ACTION_BODIES = {
     "callback": lambda zone: {"verdict": "confirm", "rating": 4, "comment": "电话回访"},
     "add_info": lambda zone: {"note": "补充说明"},
     "request_info": lambda zone: {"note": "请补充营业执照"},
+    "resume_clock": lambda zone: {"note": "企业已电话说明"},
 }
 TASK_ACTION_BODIES = {
     "start": lambda zone: {},

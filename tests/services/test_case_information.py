@@ -73,11 +73,13 @@ def test_the_concierge_asks_an_open_case_for_information(zone, status, who):
     # When its concierge (or the backup, or a leader) asks the enterprise for a document
     case_services.request_case_info(actor=actor, case=case, note="  请上传规划许可申请表  ")
 
-    # Then the case stays where it is and its timeline gains the request, in the asker's words
+    # Then the case stays where it is and its timeline gains the request, in the asker's words, and the pause
+    # of its clocks while the enterprise is awaited (services/clocks.py)
     after = snapshot(case)
-    assert after.status == status and after.version == before.version + 1
+    assert after.status == status and after.version == before.version + 2
     assert [(e.kind, e.actor, e.note, e.from_status, e.to_status) for e in events_since(case, before)] == [
-        (Kind.INFO_REQUESTED, actor, "请上传规划许可申请表", "", "")
+        (Kind.INFO_REQUESTED, actor, "请上传规划许可申请表", "", ""),
+        (Kind.CLOCK_PAUSED, actor, "请上传规划许可申请表", "", "")
     ]
     # And the enterprise is told what is asked
     notice = Notification.objects.get(recipient=zone.enterprise_user, kind=Notification.Kind.INFO_REQUESTED)
@@ -283,14 +285,16 @@ def test_the_enterprise_adds_a_note_and_files_together(zone, private_media):
     # When the enterprise answers with a note and two files
     add_case_information(actor=zone.enterprise_user, case=case, note="已上传两份材料", uploads=[pdf(), png()])
 
-    # Then the timeline gains the note, then each file, and both files are stored
+    # Then the timeline gains the note, then each file, and both files are stored; then, the whole answer in,
+    # the case's clocks run again (services/clocks.py)
     assert [(e.kind, e.note, e.data.get("file")) for e in events_since(case, before)] == [
         (Kind.INFO_ADDED, "已上传两份材料", None),
         (Kind.INFO_ADDED, "", "规划许可申请表.pdf"),
         (Kind.INFO_ADDED, "", "现场照片.png"),
+        (Kind.CLOCK_RESUMED, "", None),
     ]
     after = snapshot(case)
-    assert after.attachments == 2 and after.version == before.version + 3 and after.status == CS.ACCEPTED
+    assert after.attachments == 2 and after.version == before.version + 4 and after.status == CS.ACCEPTED
     assert len(_stored_files(private_media)) == 2
 
 
@@ -415,8 +419,10 @@ def test_the_timeline_says_who_asked_for_what_and_which_file_was_uploaded(zone, 
     who = zone.enterprise_user.display_name
     assert [describe_event(e) for e in events_since(case, before)] == [
         "张三 请企业补充材料：请上传规划许可申请表",
+        "张三 将诉求挂起，办理时限暂停，等待企业补充材料",
         f"{who} 补充了材料",
         f"{who} 上传了附件 规划许可申请表.pdf",
+        "企业补充了材料，恢复计时",
     ]
 
 
@@ -447,6 +453,7 @@ def test_the_enterprise_does_not_see_the_units_internal_exchanges(zone):
         Kind.TASK_CREATED,
         *internal,
         Kind.INFO_REQUESTED,
+        Kind.CLOCK_PAUSED,
     ]
     assert seen_by_enterprise == [k for k in seen_by_staff if k not in internal]
 

@@ -6,7 +6,7 @@ September–October 2026 holds the calendar's specials: Sun 09-20 and Sat 10-10 
 09-25..27 and 10-01..07 are holidays (Mid-autumn, National Day). chinesecalendar 1.11 knows nothing of 2027.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.db import connection
@@ -19,7 +19,13 @@ from services.calendar import WorkingCalendar
 from services.reminders import working_days_ago
 from services.roles import Role
 from services.tasks import TaskSpec
-from tests.factories import EnterpriseUserFactory, HolidayOverrideFactory, ProjectFactory, UserFactory
+from tests.factories import (
+    CategoryFactory,
+    EnterpriseUserFactory,
+    HolidayOverrideFactory,
+    ProjectFactory,
+    UserFactory,
+)
 from tests.services.helpers import at, case_at, frozen, run_case_action
 from tracker.models import Case, Notification, PushDelivery, Reminder, Task
 
@@ -639,3 +645,115 @@ def test_a_sweep_takes_the_same_queries_for_5_or_many_due_items(people, late_by,
     assert (few.reminders, lots.reminders) == (5 * per_task, many * per_task)
     assert lots.notices > few.notices and lots.pushes > few.pushes > 0
     assert queries_for_many == queries_for_few
+
+
+def test_a_sweep_takes_the_same_queries_however_many_categories_have_their_own_thresholds(people):
+    # Given 6 tasks five working days late, all of the zone's category, which keeps the defaults
+    moment = at("2026-11-10")
+    tasks = [given_task(people, made=at("2026-11-02"), due_on=date(2026, 11, 3)) for _ in range(6)]
+
+    def queries_to_sweep() -> tuple[int, reminders.SweepResult]:
+        Reminder.objects.all().delete()
+        with CaptureQueriesContext(connection) as queries, frozen(moment):
+            result = reminders.sweep()
+        return len(queries), result
+
+    queries_for_one, one = queries_to_sweep()
+
+    # When their cases are moved to six categories, each with thresholds of its own (red after 5 to 10 days)
+    for n, task in enumerate(tasks):
+        category = CategoryFactory(code=f"own{n}", yellow_after_days=2, red_after_days=5 + n)
+        Case.objects.filter(pk=task.case_id).update(category=category)
+    queries_for_six, six = queries_to_sweep()
+
+    # Then the sweep follows each category (only the one with red after 5 is red on the fifth day) in as many queries
+    assert (one.reminders, six.reminders) == (6 * 3, 6 * 2 + 1)
+    assert queries_for_six == queries_for_one
+
+
+# A paused case (挂起) ------------------------------------------------------------------------------------------
+
+
+def pause(case: Case | int, moment) -> None:
+    """The case waits for information asked of the enterprise from `moment` (as the pausing service leaves it)."""
+    Case.objects.filter(pk=getattr(case, "pk", case)).update(clock_paused_at=moment)
+
+
+def resume(case: Case | int) -> None:
+    Case.objects.filter(pk=getattr(case, "pk", case)).update(clock_paused_at=None)
+
+
+def _task_due_tomorrow(zone) -> tuple[Case, list]:
+    task = given_task(zone, made=at("2026-11-02"), due_on=date(2026, 11, 4), unit="named person")
+    return task.case, [at("2026-11-03"), at("2026-11-04")]
+
+
+def _task_long_overdue(zone) -> tuple[Case, list]:
+    task = given_task(zone, made=at("2026-11-02"), due_on=date(2026, 11, 3))
+    return task.case, [at(day) for day in ("2026-11-04", "2026-11-05", "2026-11-10")]
+
+
+def _acceptance_late(zone) -> tuple[Case, list]:
+    with frozen(at("2026-11-02")):
+        case = case_at(zone, CS.SUBMITTED)
+    return case, [at("2026-11-04"), at("2026-11-05")]
+
+
+def _verdict_due(zone) -> tuple[Case, list]:
+    with frozen(at("2026-11-02")):
+        case = case_at(zone, CS.RESOLVED)  # the verdict is due Monday 11-09
+    return case, [at("2026-11-09"), at("2026-11-10")]
+
+
+def _redo_late(zone) -> tuple[Case, list]:
+    with frozen(at("2026-11-02")):
+        case = case_at(zone, CS.RESOLVED)
+    with frozen(at("2026-11-03")):
+        run_case_action(zone, "reopen", case)  # to be taken up by Wednesday 11-04
+    return case, [at("2026-11-05"), at("2026-11-06")]
+
+
+@pytest.mark.parametrize(
+    ("given", "kinds"),
+    [
+        (_task_due_tomorrow, {Kind.TASK_DUE_TOMORROW, Kind.TASK_DUE_TODAY}),
+        (_task_long_overdue, {Kind.TASK_OVERDUE, Kind.TASK_YELLOW, Kind.TASK_RED}),
+        (_acceptance_late, {Kind.ACCEPT_OVERDUE, Kind.ACCEPT_ESCALATED}),
+        (_verdict_due, {Kind.VERDICT_DUE, Kind.CALLBACK_DUE}),
+        (_redo_late, {Kind.REDO_OVERDUE, Kind.REDO_ESCALATED}),
+    ],
+    ids=["task-due", "task-overdue", "acceptance", "verdict", "redo"],
+)
+def test_a_paused_case_gets_no_reminder_of_any_kind(people, given, kinds):
+    # Given a case with a deadline coming or gone, paused before any of them was due
+    case, moments = given(people)
+    pause(case, at("2026-11-02", 16))
+
+    # When the sweep runs on each day that deadline calls for a reminder
+    for moment in moments:
+        sweep_at(moment)
+
+    # Then nothing was written, and nobody was told
+    assert ledger() == []
+    assert not Notification.objects.filter(reminder__isnull=False).exists()
+
+    # When the case resumes and the sweep runs again on the last of those days
+    resume(case)
+    sweep_at(moments[-1] + timedelta(minutes=5))
+
+    # Then the reminders its deadlines call for that day are written (the test could fail)
+    assert {kind for kind, _deadline in ledger()} & kinds
+
+
+def test_a_paused_case_does_not_hold_back_the_others(people):
+    # Given two cases with a task due Tuesday 11-03, one of them paused
+    paused = given_task(people, made=at("2026-11-02"), due_on=date(2026, 11, 3))
+    running = given_task(people, made=at("2026-11-02"), due_on=date(2026, 11, 3))
+    pause(paused.case_id, at("2026-11-03", 9))
+    # When the sweep runs on Thursday
+    sweep_at(at("2026-11-05"))
+    # Then the other one is overdue and yellow, and the paused one has nothing
+    assert set(Reminder.objects.values_list("kind", "task_id")) == {
+        (Kind.TASK_OVERDUE, running.pk),
+        (Kind.TASK_YELLOW, running.pk),
+    }

@@ -1,6 +1,7 @@
 """Cases in the workbench: the concierge's queue, the case page with its buttons, decomposition, the ledger."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
@@ -13,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from services import cases as case_services
 from services import tasks as task_services
+from services.clocks import long_pauses_q
 from services.deadlines import (
     annotate_case_deadlines,
     cases_due_between_q,
@@ -113,6 +115,26 @@ class DeadlineFilter(admin.SimpleListFilter):
         return queryset
 
 
+class PausedFilter(admin.SimpleListFilter):
+    """Cases whose clocks stand still while the zone waits for the enterprise (挂起): leaders end long waits."""
+
+    title = _("挂起")
+    parameter_name = "paused"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("yes", _("挂起中")),
+            ("long", _("挂起已满 %(days)d 个工作日") % {"days": settings.CLOCK_PAUSE_LONG_AFTER_DAYS}),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(clock_paused_at__isnull=False)
+        if self.value() == "long":
+            return queryset.filter(long_pauses_q(timezone.localdate()))
+        return queryset
+
+
 class EnterpriseFilter(TextFilter):
     title = _("企业")
     parameter_name = "enterprise"
@@ -161,6 +183,18 @@ class RequestInfoForm(ActionForm):
         widget=TEXTAREA,
         required=False,
         help_text=_("企业将在门户收到通知，看到这段话"),
+    )
+    pause = forms.BooleanField(
+        label=_("挂起：等待期间暂停办理时限"),
+        required=False,
+        initial=True,
+        help_text=_("企业补充材料后自动恢复计时，各期限按挂起的工作日数顺延"),
+    )
+
+
+class ResumeClockForm(ActionForm):
+    note = forms.CharField(
+        label=_("说明"), widget=TEXTAREA, required=False, help_text=_("如：企业已电话说明，或等待时间过长")
     )
 
 
@@ -268,9 +302,18 @@ CASE_ACTIONS = {
         ObjectAction(
             "request_info",
             _("请企业补充材料"),
-            lambda actor, case, data: case_services.request_case_info(actor=actor, case=case, note=data["note"]),
+            lambda actor, case, data: case_services.request_case_info(
+                actor=actor, case=case, note=data["note"], pause=data["pause"]
+            ),
             _("已通知企业补充材料"),
             form=RequestInfoForm,
+        ),
+        ObjectAction(
+            "resume_clock",
+            _("恢复计时"),
+            lambda actor, case, data: case_services.resume_case_clock(actor=actor, case=case, note=data["note"]),
+            _("已恢复计时，各期限已顺延"),
+            form=ResumeClockForm,
         ),
         ObjectAction(
             "reassign",
@@ -301,7 +344,8 @@ class TaskInline(ReadOnlyInline):
     verbose_name_plural = _("交办事项")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("task_force", "department", "assignee")
+        # The case, for the overdue mark (a paused case's tasks are not overdue).
+        return super().get_queryset(request).select_related("case", "task_force", "department", "assignee")
 
     @admin.display(description=_("事项"))
     def title_link(self, task):
@@ -351,6 +395,7 @@ class CaseAdmin(ObjectActionsMixin, ScopedAdmin):
         QueueFilter,
         CaseStateFilter,
         "status",
+        PausedFilter,
         DeadlineFilter,
         "category",
         "urgency",
@@ -437,7 +482,8 @@ class CaseAdmin(ObjectActionsMixin, ScopedAdmin):
             "",
             ' <span class="badge badge-{}">{}</span>',
             [(case.urgency, case.get_urgency_display())] * (case.urgency != Case.Urgency.NORMAL)
-            + [("overdue", _("逾期"))] * bool(getattr(case, "is_overdue", False)),
+            + [("overdue", _("逾期"))] * bool(getattr(case, "is_overdue", False))
+            + [("paused", _("挂起"))] * (case.clock_paused_at is not None),
         )
         return format_html("{}{}", case.number, marks)
 

@@ -3,6 +3,7 @@
 from urllib.parse import urlencode
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
@@ -11,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from services.calendar import WorkingCalendar
 from services.permissions import can_decide_extension
 from services.stats import dashboard
 from services.supervision import attention
@@ -48,9 +50,9 @@ def _percent(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.1f}%"
 
 
-def _attention(request) -> list[dict]:
+def _attention(request, calendar: WorkingCalendar) -> list[dict]:
     """What the leader must see first: extensions to decide, red and yellow cards — each with its first rows."""
-    figures = attention(request.user, timezone.localdate())
+    figures = attention(request.user, timezone.localdate(), calendar)
     count, extensions = figures["extensions"]
     panels = [
         {
@@ -102,7 +104,8 @@ def _attention(request) -> list[dict]:
 def dashboard_view(request):
     if not request.user.has_perm("tracker.view_case"):
         raise PermissionDenied
-    figures = dashboard(user=request.user)
+    calendar = WorkingCalendar.load()  # one for the figures and the leader's cards
+    figures = dashboard(user=request.user, calendar=calendar)
     statuses = [{**row, "colour": _STATUS_COLOURS.get(row["status"], "#64748b")} for row in figures["cases_by_status"]]
     total = sum(row["count"] for row in statuses) or 1
     offset = 0.0
@@ -124,6 +127,21 @@ def dashboard_view(request):
             "value": figures["overdue_cases"],
             "href": _list(request, "case", deadline="overdue"),
             "alert": figures["overdue_cases"] > 0,
+        },
+        {
+            "label": _("挂起中的诉求"),
+            "value": figures["paused_cases"]["all"],
+            "detail": _("等待企业补充材料，办理时限暂停"),
+            "note": ngettext(
+                "其中 %(long)s 件已满 %(days)s 个工作日",
+                "其中 %(long)s 件已满 %(days)s 个工作日",
+                figures["paused_cases"]["long"],
+            )
+            % {"long": figures["paused_cases"]["long"], "days": settings.CLOCK_PAUSE_LONG_AFTER_DAYS}
+            if figures["paused_cases"]["long"]
+            else "",
+            "href": _list(request, "case", paused="long" if figures["paused_cases"]["long"] else "yes"),
+            "alert": figures["paused_cases"]["long"] > 0,
         },
         {
             "label": _("事项按期办结率"),
@@ -184,7 +202,7 @@ def dashboard_view(request):
     ]
     context = {
         "title": _("统计看板"),
-        "attention": _attention(request) if can_decide_extension(request.user) else [],
+        "attention": _attention(request, calendar) if can_decide_extension(request.user) else [],
         "statuses": statuses,
         "total_cases": sum(row["count"] for row in statuses),
         "categories": _bars(

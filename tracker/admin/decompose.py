@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from services import calendar
 from services import tasks as task_services
 from tracker.admin.base import ActionForm, DateField, place_row_error
+from tracker.admin.due_dates import RestDayMoves, hint_rest_days
 from tracker.models import Case, Department, Task, TaskForce
 
 EMPTY_LABEL = "—"
@@ -168,10 +169,11 @@ class TaskSpecForm(UnitForm):
     description = forms.CharField(label=_("要求"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
     field_order = ["title", "task_force", "department", "assignee", "due_on", "description"]
 
-    def __init__(self, *args, default_due: date | None = None, **kwargs):
+    def __init__(self, *args, default_due: date | None = None, rest_days: RestDayMoves | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         # On the field, not the form's initial: rows added later (the formset's extra and empty form) get it too.
         self.fields["due_on"].initial = default_due
+        hint_rest_days(self.fields["due_on"], rest_days)
         self.fields["assignee"].help_text = ""
 
 
@@ -192,7 +194,9 @@ class DecomposeForm(ActionForm):
         self.default_due = calendar.add_working_days(timezone.localdate(), self.obj.category.task_days)
         self.units = UnitChoices(self.obj)
         self.tasks = TaskSpecFormSet(
-            data, prefix="tasks", form_kwargs={"units": self.units, "default_due": self.default_due.date}
+            data,
+            prefix="tasks",
+            form_kwargs={"units": self.units, "default_due": self.default_due.date, "rest_days": RestDayMoves()},
         )
 
     def changed_forms(self) -> list[forms.Form]:

@@ -31,6 +31,7 @@ from tracker.admin.base import (
 )
 from tracker.admin.decompose import UnitForm
 from tracker.admin.display import status_badge
+from tracker.admin.due_dates import hint_rest_days
 from tracker.admin.uploads import StaffFilesField
 from tracker.models import Department, Extension, Task
 
@@ -170,10 +171,18 @@ class ExtendForm(ActionForm):
     requested_due_on = DateField(label=_("申请延期至"), required=False)
     reason = forms.CharField(label=_("延期理由"), widget=TEXTAREA, required=False)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        hint_rest_days(self.fields["requested_due_on"])
+
 
 class RedispatchForm(UnitForm, ActionForm):
     due_on = DateField(label=_("办理期限"), required=False, help_text=_("已按类别办理时限填好，可修改"))
     note = forms.CharField(label=_("说明"), widget=TEXTAREA, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        hint_rest_days(self.fields["due_on"])
 
 
 class ReopenTaskForm(ActionForm):
@@ -183,6 +192,10 @@ class ReopenTaskForm(ActionForm):
         required=False,
         help_text=_("已按类别办理时限填好，可修改"),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        hint_rest_days(self.fields["due_on"])
 
 
 TASK_ACTIONS = {

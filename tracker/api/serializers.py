@@ -163,6 +163,7 @@ class CaseSerializer(serializers.ModelSerializer):
             "accept_due_on",
             "verdict_due_on",
             "redo_due_on",
+            "clock_paused_at",
             "next_due",
             "is_overdue",
             "answer",
@@ -381,6 +382,19 @@ class NoteInput(VersionedInput):
 
 class InfoInput(serializers.Serializer):
     note = serializers.CharField(max_length=5000, help_text=_("补充的情况说明；补充文件请用 attachments"))
+
+
+class RequestInfoInput(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, help_text=_("需要企业补充的内容，企业会收到通知"))
+    pause = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text=_("挂起：等待期间暂停办理时限（默认是）；企业补充材料后恢复计时，各期限按挂起的工作日数顺延"),
+    )
+
+
+class ResumeClockInput(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, help_text=_("恢复计时的说明"))
 
 
 class ReasonInput(VersionedInput):

@@ -1,6 +1,7 @@
 """The domain's tables. Rules about them live in `services/`, never here."""
 
 from tracker.models.api import ApiToken, IdempotencyRecord, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from tracker.models.audit import ReferenceChange
 from tracker.models.calendar import HolidayOverride, HolidayYear
 from tracker.models.cases import (
     Attachment,
@@ -8,6 +9,7 @@ from tracker.models.cases import (
     CaseEvent,
     CaseNumberSequence,
     Category,
+    ClockPause,
     Extension,
     Feedback,
     Task,
@@ -25,6 +27,7 @@ __all__ = [
     "CaseEvent",
     "CaseNumberSequence",
     "Category",
+    "ClockPause",
     "Department",
     "Enterprise",
     "Extension",
@@ -36,6 +39,7 @@ __all__ = [
     "PasswordResetRequest",
     "Project",
     "PushDelivery",
+    "ReferenceChange",
     "Reminder",
     "Task",
     "TaskForce",

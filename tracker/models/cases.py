@@ -17,6 +17,17 @@ class Category(models.Model):
     accept_days = models.PositiveSmallIntegerField(_("受理时限（工作日）"), default=1)
     task_days = models.PositiveSmallIntegerField(_("办理时限（工作日）"), default=10)
     verdict_days = models.PositiveSmallIntegerField(_("验收时限（工作日）"), default=5)
+    # Escalation thresholds (督办), in working days past the deadline; empty means the zone's default (settings
+    # REMINDER_*_AFTER_DAYS). Changed through services.reference, which records each change.
+    yellow_after_days = models.PositiveSmallIntegerField(
+        _("黄牌督办（逾期工作日）"), null=True, blank=True, help_text=_("留空则用系统默认值")
+    )
+    red_after_days = models.PositiveSmallIntegerField(
+        _("红牌督办（逾期工作日）"), null=True, blank=True, help_text=_("留空则用系统默认值")
+    )
+    accept_escalate_after_days = models.PositiveSmallIntegerField(
+        _("超期未受理督办（逾期工作日）"), null=True, blank=True, help_text=_("留空则用系统默认值")
+    )
     sort_order = models.PositiveSmallIntegerField(_("排序"), default=0)
     is_active = models.BooleanField(_("启用"), default=True)
 
@@ -125,6 +136,14 @@ class Case(models.Model):
     # Set when the enterprise sends a resolved case back (重办): by then the concierge must reopen or add tasks
     # (or answer again); cleared when they do.
     redo_due_on = models.DateField(_("重办期限"), null=True, blank=True)
+    # What the live one of those three deadlines counts: `deadline_working_days` working days after
+    # `deadline_counted_from` (a pause adds its working days). When next year's holidays are confirmed, the
+    # deadline is counted again from here (services.reschedule). Empty for deadlines set before this was kept.
+    deadline_counted_from = models.DateField(_("期限起算日"), null=True, blank=True)
+    deadline_working_days = models.PositiveSmallIntegerField(_("期限工作日数"), null=True, blank=True)
+    # Set while the case waits for information asked of the enterprise (挂起): its deadlines and its tasks' stand
+    # still (services.clocks); the pause itself is a ClockPause row.
+    clock_paused_at = models.DateTimeField(_("挂起时间"), null=True, blank=True)
     answer = models.TextField(_("办结答复"), blank=True)
     submitted_at = models.DateTimeField(_("提交时间"), default=timezone.now)
     accepted_at = models.DateTimeField(_("受理时间"), null=True, blank=True)
@@ -147,6 +166,9 @@ class Case(models.Model):
             models.Index(fields=["status", "accept_due_on"], name="case_accept_due_idx"),
             models.Index(fields=["status", "verdict_due_on"], name="case_verdict_due_idx"),
             models.Index(fields=["status", "redo_due_on"], name="case_redo_due_idx"),
+            models.Index(
+                fields=["clock_paused_at"], condition=models.Q(clock_paused_at__isnull=False), name="case_paused_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -194,6 +216,10 @@ class Task(models.Model):
     due_is_provisional = models.BooleanField(
         _("期限待核"), default=False, help_text=_("期限跨入节假日数据未发布的年份，按周一至周五估算")
     )
+    # What `due_on` counts: `due_working_days` working days after `due_counted_from` (the day it was given,
+    # re-dispatched, reopened or extended; a pause adds its working days). Empty for older tasks.
+    due_counted_from = models.DateField(_("期限起算日"), null=True, blank=True)
+    due_working_days = models.PositiveSmallIntegerField(_("期限工作日数"), null=True, blank=True)
     status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.PENDING, editable=False)
     result = models.TextField(_("办理结果"), blank=True)
     created_by = models.ForeignKey(
@@ -228,6 +254,49 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ClockPause(models.Model):
+    """A stretch of time in which a case's clocks stood still (挂起) while the zone waited for information asked of
+    the enterprise: who paused it and why, and when and how it ended. Its working days move every deadline of the
+    case and its open tasks when it ends, and are left out of the scorecards' working times."""
+
+    class EndedBy(models.TextChoices):
+        ANSWERED = "answered", _("企业已补充材料")
+        RESUMED = "resumed", _("工作人员恢复计时")
+        CLOSED = "closed", _("诉求已结束")
+
+    case = models.ForeignKey(Case, verbose_name=_("诉求"), on_delete=models.PROTECT, related_name="pauses")
+    reason = models.TextField(_("挂起原因"))
+    paused_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("挂起人"), on_delete=models.PROTECT, related_name="+"
+    )
+    started_at = models.DateTimeField(_("开始时间"))
+    ended_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("恢复人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    end_reason = models.CharField(_("结束方式"), max_length=12, choices=EndedBy.choices, blank=True)
+    working_days = models.PositiveSmallIntegerField(_("暂停工作日数"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("挂起记录")
+        verbose_name_plural = _("挂起记录")
+        indexes = [models.Index(fields=["case", "started_at"], name="pause_case_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"], condition=models.Q(ended_at__isnull=True), name="pause_one_open_per_case"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.started_at:%Y-%m-%d}"
 
 
 class Extension(models.Model):
@@ -308,6 +377,9 @@ class CaseEvent(models.Model):
         CALLBACK_CONFIRMED = "callback_confirmed", _("回访确认办结")
         CALLBACK_REOPENED = "callback_reopened", _("回访退回重办")
         CONCIERGE_CHANGED = "concierge_changed", _("变更服务专员")
+        CLOCK_PAUSED = "clock_paused", _("挂起（暂停计时）")
+        CLOCK_RESUMED = "clock_resumed", _("恢复计时")
+        DEADLINE_RESCHEDULED = "deadline_rescheduled", _("按节假日安排调整期限")
 
     case = models.ForeignKey(Case, verbose_name=_("诉求"), on_delete=models.PROTECT, related_name="events")
     task = models.ForeignKey(

@@ -32,6 +32,9 @@ class Notification(models.Model):
         TASK_CANCELLED = "task_cancelled", _("事项已撤销")
         CASE_ASSIGNED = "case_assigned", _("诉求改由您服务")
         EXTENSION_REQUESTED = "extension_requested", _("延期申请待审批")
+        CLOCK_PAUSED = "clock_paused", _("诉求挂起，办理时限暂停")
+        CLOCK_RESUMED = "clock_resumed", _("恢复计时，期限顺延")
+        DEADLINE_MOVED = "deadline_moved", _("期限按节假日安排调整")
         # Reminders and escalations (services.reminders): a reminder's notice has its kind's code and label
         TASK_DUE_TOMORROW = Reminder.Kind.TASK_DUE_TOMORROW.value, Reminder.Kind.TASK_DUE_TOMORROW.label
         TASK_DUE_TODAY = Reminder.Kind.TASK_DUE_TODAY.value, Reminder.Kind.TASK_DUE_TODAY.label

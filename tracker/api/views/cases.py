@@ -223,14 +223,34 @@ class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
             lambda d, v: case_services.add_case_info(actor=request.user, case=pk, note=d["note"]),
         )
 
-    @_transition_schema(serializers.InfoInput, "Ask the enterprise for more information (its concierge)")
+    @_transition_schema(
+        serializers.RequestInfoInput,
+        "Ask the enterprise for more information (its concierge); by default the case's clocks stop (挂起, "
+        "clock_paused_at) until someone of the enterprise adds information",
+    )
     @action(detail=True, methods=["post"])
     def request_info(self, request, pk=None):
         return self.run_step(
             request,
             pk,
-            serializers.InfoInput,
-            lambda d, v: case_services.request_case_info(actor=request.user, case=pk, note=d["note"]),
+            serializers.RequestInfoInput,
+            lambda d, v: case_services.request_case_info(
+                actor=request.user, case=pk, note=d["note"], pause=d.get("pause", True)
+            ),
+        )
+
+    @_transition_schema(
+        serializers.ResumeClockInput,
+        "End a pause without waiting for the enterprise (its concierge or a leader): every running deadline of the "
+        "case moves by the working days the pause lasted",
+    )
+    @action(detail=True, methods=["post"])
+    def resume_clock(self, request, pk=None):
+        return self.run_step(
+            request,
+            pk,
+            serializers.ResumeClockInput,
+            lambda d, v: case_services.resume_case_clock(actor=request.user, case=pk, note=d.get("note", "")),
         )
 
     @_transition_schema(
