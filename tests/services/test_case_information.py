@@ -79,7 +79,7 @@ def test_the_concierge_asks_an_open_case_for_information(zone, status, who):
     assert after.status == status and after.version == before.version + 2
     assert [(e.kind, e.actor, e.note, e.from_status, e.to_status) for e in events_since(case, before)] == [
         (Kind.INFO_REQUESTED, actor, "请上传规划许可申请表", "", ""),
-        (Kind.CLOCK_PAUSED, actor, "请上传规划许可申请表", "", "")
+        (Kind.CLOCK_PAUSED, actor, "请上传规划许可申请表", "", ""),
     ]
     # And the enterprise is told what is asked
     notice = Notification.objects.get(recipient=zone.enterprise_user, kind=Notification.Kind.INFO_REQUESTED)
