@@ -103,6 +103,7 @@ def setup_django(database_url: str) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.settings")
     os.environ["DJANGO_DEBUG"] = "0"  # no query log kept in this process either
     os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(32))
+    os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")  # required when DEBUG is off
     import django
 
     django.setup()

@@ -67,6 +67,7 @@ WITH_NOTE = frozenset(
         Notice.TASK_ASSIGNED,  # a redispatch's or reopen's instructions
         Notice.CASE_ASSIGNED,
         Notice.EXTENSION_REQUESTED,
+        Notice.DEADLINE_MOVED,  # "2027-02-09 → 2027-02-10"
     }
 )
 

@@ -90,6 +90,11 @@ def _label(field: str, task: Task | None) -> str:
         return str(Case._meta.get_field(field).verbose_name)
 
 
+def _moved_note(old: date, new: date) -> str:
+    """The move in any language, carried by the notice to the people the deadline binds."""
+    return f"{old.isoformat()} → {new.isoformat()}"
+
+
 def _event_data(field: str, old: date, new: date, year: int, task: Task | None = None) -> dict:
     data = {"field": field, "from": old.isoformat(), "to": new.isoformat(), "year": year}
     if task is not None:
@@ -174,6 +179,7 @@ def _reschedule_case(case_id: int, plan: _CasePlan, *, year: int, recount: Recou
                     kind=CaseEvent.Kind.DEADLINE_RESCHEDULED,
                     actor=None,
                     task=task,
+                    note=_moved_note(old, new.date),
                     data=_event_data("due_on", old, new.date, year, task),
                     at=now,
                 )
@@ -195,6 +201,7 @@ def _reschedule_case(case_id: int, plan: _CasePlan, *, year: int, recount: Recou
                     case=case,
                     kind=CaseEvent.Kind.DEADLINE_RESCHEDULED,
                     actor=None,
+                    note=_moved_note(old, new.date),
                     data=_event_data(field, old, new.date, year),
                     at=now,
                 )

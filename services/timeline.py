@@ -40,7 +40,14 @@ _SENTENCES = {  # lazy: rendered in the language of whoever reads the timeline
 
 # Events whose sentence already says the note (so a page need not show it twice).
 NOTE_IN_SENTENCE = frozenset(
-    {Kind.DECLINED, Kind.TASK_RETURNED, Kind.REOPENED, Kind.CALLBACK_REOPENED, Kind.INFO_REQUESTED}
+    {
+        Kind.DECLINED,
+        Kind.TASK_RETURNED,
+        Kind.REOPENED,
+        Kind.CALLBACK_REOPENED,
+        Kind.INFO_REQUESTED,
+        Kind.DEADLINE_RESCHEDULED,  # its note is the move ("2027-02-09 → 2027-02-10"), which the sentence says
+    }
 )
 
 # A pause ended (services.clocks): how, how long, and which deadlines moved to when.

@@ -150,6 +150,9 @@ def test_a_task_counted_across_a_bridging_day_moves_by_it_and_its_reminder_is_se
     assert describe_event(event) == "按 2027 年节假日安排，“落实用地指标”的办理期限由 2027-02-09 调整为 2027-02-10"
     # and one notice for each of its workers, none for anyone else
     assert told(Notification.Kind.DEADLINE_MOVED) == ["member", "member2"]
+    assert {n.note for n in Notification.objects.filter(kind=Notification.Kind.DEADLINE_MOVED)} == {
+        "2027-02-09 → 2027-02-10"
+    }
 
     # And the next sweeps remind the workers again, once, of the new deadline
     for minute in (0, 5):
