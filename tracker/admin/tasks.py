@@ -369,6 +369,8 @@ class TaskAdmin(ObjectActionsMixin, ScopedAdmin):
                 timeline=[(event, describe_event(event)) for event in events],
                 extensions=[(e, extension_actions_for(request.user, e)) for e in extensions],
                 overdue=is_task_overdue(task, timezone.localdate()),
+                # The case waits for the enterprise (挂起): the deadline stands still until it answers.
+                paused=task.case.clock_paused_at is not None and task.status in OPEN_TASK_STATES,
                 # The case's files: the enterprise's materials the unit works from, and the units' own.
                 attachments=list(
                     task.case.attachments.select_related("uploaded_by", "task").order_by("created_at", "id")
