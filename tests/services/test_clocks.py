@@ -4,6 +4,7 @@ answer, the concierge or a leader starts them again, and every running deadline 
 from datetime import date
 
 import pytest
+from django.db import connection
 
 from services import attachments as attachment_services
 from services import cases as case_services
@@ -15,7 +16,7 @@ from services.permissions import case_actions_for
 from services.progress import next_step
 from services.tasks import TaskSpec
 from services.timeline import describe_event
-from tests.services.helpers import at, case_at, frozen
+from tests.services.helpers import at, case_at, frozen, race
 from tracker.models import Case, CaseEvent, ClockPause, Notification, Task
 
 CS = Case.Status
@@ -214,3 +215,25 @@ def test_a_pause_and_its_end_are_each_one_event_in_the_same_transaction_as_the_r
     kinds = list(case.events.order_by("-id").values_list("kind", flat=True)[:2])
     assert kinds == [Kind.CLOCK_PAUSED, Kind.INFO_REQUESTED]
     assert case.version == before + 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks and real concurrency")
+@pytest.mark.django_db(transaction=True)
+def test_the_enterprise_answering_while_a_leader_resumes_moves_each_deadline_once(zone):
+    # Given a case paused on Mon 2026-11-02 with one task due 11-16
+    with frozen(at("2026-11-02", 9)):
+        case = case_at(zone, CS.IN_PROGRESS)
+    _ask(zone, case)
+    # When, on Thu 11-05, the enterprise answers and a leader resumes the clock at the same moment
+    with frozen(at("2026-11-05", 15)):
+        outcomes = race(
+            lambda: case_services.add_case_info(actor=zone.enterprise_user, case=case.pk, note="已上传红线图"),
+            lambda: case_services.resume_case_clock(actor=zone.leader, case=case.pk, note="先行办理"),
+        )
+    # Then the answer is kept; either the leader resumed first, or was told there was nothing left to resume
+    assert not isinstance(outcomes[0], Exception), outcomes[0]
+    assert isinstance(outcomes[1], Case | IllegalTransition), outcomes[1]
+    # And the pause ended once, the task moved by the three working days once
+    assert ClockPause.objects.filter(case=case).count() == 1
+    assert CaseEvent.objects.filter(case=case, kind=Kind.CLOCK_RESUMED).count() == 1
+    assert Task.objects.get(case=case).due_on == date(2026, 11, 19)
