@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from services.calendar import WorkingCalendar
+from services.reminders import working_days_ago
 from services.states import OPEN_TASK_STATES, record_event
 from tracker.models import Case, CaseEvent, ClockPause, Task, User
 
@@ -126,10 +127,6 @@ def long_pauses_q(today: date, calendar: WorkingCalendar | None = None) -> Q:
     """Cases paused for CLOCK_PAUSE_LONG_AFTER_DAYS working days or more: the waits a leader looks at."""
     days = settings.CLOCK_PAUSE_LONG_AFTER_DAYS
     calendar = calendar or WorkingCalendar.load(since=today - timedelta(days=days * 2 + 60))
-    day, counted = today, 0
-    while counted < days:
-        if calendar.is_working_day(day):
-            counted += 1
-        day -= timedelta(days=1)
-    # Paused on or before `day`: more than `days` working days have passed since.
+    # Paused on or before this day: `days` working days or more have passed since.
+    day = working_days_ago(today, days, calendar)
     return Q(clock_paused_at__lt=timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min)))

@@ -18,15 +18,18 @@ from tracker.models import Case, Task
 CS = Case.Status
 
 
-def overdue_tasks_q(today: date, prefix: str = "") -> Q:
+def clock_running_q(prefix: str = "") -> Q:
+    """Cases (or, with prefix "case__", their tasks) whose clocks run: not paused (挂起, services.clocks)."""
+    return Q(**{f"{prefix}clock_paused_at__isnull": True})
+
+
+def _late_tasks_q(today: date) -> Q:
+    return Q(status__in=OPEN_TASK_STATES, due_on__lt=today)
+
+
+def overdue_tasks_q(today: date) -> Q:
     """Open tasks whose due date has passed, their case's clock running."""
-    return Q(
-        **{
-            f"{prefix}status__in": OPEN_TASK_STATES,
-            f"{prefix}due_on__lt": today,
-            f"{prefix}case__clock_paused_at__isnull": True,
-        }
-    )
+    return _late_tasks_q(today) & clock_running_q("case__")
 
 
 def is_task_overdue(task: Task, today: date) -> bool:
@@ -36,12 +39,17 @@ def is_task_overdue(task: Task, today: date) -> bool:
 
 def tasks_due_between_q(start: date, end: date) -> Q:
     """Open tasks due on a day from `start` to `end`, both included, their case's clock running."""
-    return Q(status__in=OPEN_TASK_STATES, due_on__range=(start, end), case__clock_paused_at__isnull=True)
+    return _tasks_due_between_q(start, end) & clock_running_q("case__")
+
+
+def _tasks_due_between_q(start: date, end: date) -> Q:
+    return Q(status__in=OPEN_TASK_STATES, due_on__range=(start, end))
 
 
 def _case_waiting_q(task_q: Q, accept_q: dict, verdict_q: dict, redo_q: dict) -> Q:
+    # The case's own clock is checked once, outside: the task subquery need not join the case again.
     open_task = Task.objects.filter(task_q, case=OuterRef("pk"))
-    return Q(clock_paused_at__isnull=True) & (
+    return clock_running_q() & (
         Q(status=CS.SUBMITTED, **accept_q)
         | Q(status=CS.RESOLVED, **verdict_q)
         | Q(status=CS.IN_PROGRESS, **redo_q)
@@ -53,7 +61,7 @@ def overdue_cases_q(today: date) -> Q:
     """Cases not accepted in time, with an overdue open task, past their verdict window, or sent back (重办) and
     not taken up again by the concierge in time."""
     return _case_waiting_q(
-        overdue_tasks_q(today),
+        _late_tasks_q(today),
         {"accept_due_on__lt": today},
         {"verdict_due_on__lt": today},
         {"redo_due_on__lt": today},
@@ -64,7 +72,7 @@ def cases_due_between_q(start: date, end: date) -> Q:
     """Cases with a deadline (acceptance, an open task, the verdict, the redo) from `start` to `end`."""
     span = (start, end)
     return _case_waiting_q(
-        tasks_due_between_q(start, end),
+        _tasks_due_between_q(start, end),
         {"accept_due_on__range": span},
         {"verdict_due_on__range": span},
         {"redo_due_on__range": span},

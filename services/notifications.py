@@ -124,7 +124,11 @@ def _staff_recipients(event: CaseEvent, case: Case) -> tuple[str, list[User]] | 
         return kind, list(User.objects.filter(pk=(event.data or {}).get("to_id")))
     if who == OPEN_TASK_UNITS:
         working = [Task.Status.PENDING, Task.Status.IN_PROGRESS]  # with a unit (a returned task is not)
-        tasks = case.tasks.filter(status__in=working).select_related("assignee", "task_force__lead")
+        tasks = (
+            case.tasks.filter(status__in=working)
+            .select_related("assignee", "task_force__lead")
+            .prefetch_related("task_force__members")
+        )
         people = [person for task in tasks for person in task_workers(task)]
         return kind, list({person.pk: person for person in [*_concierges(case), *people]}.values())
     if who == LINKED_LEADER:

@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from services import pushes
 from services.calendar import WorkingCalendar
+from services.deadlines import clock_running_q
 from services.notifications import linked_leader, task_workers
 from services.reference import category_thresholds, default_thresholds
 from services.roles import Role
@@ -113,10 +114,8 @@ def due_reminders(now: datetime | None = None, calendar: WorkingCalendar | None 
     due: list[Due] = []
 
     # A paused case's clocks stand still: neither it nor its tasks are due anything while it is paused.
-    cases = Case.objects.filter(clock_paused_at__isnull=True)
-    tasks = Task.objects.filter(
-        status__in=WORKING_TASK_STATES, case__status=CS.IN_PROGRESS, case__clock_paused_at__isnull=True
-    )
+    cases = Case.objects.filter(clock_running_q())
+    tasks = Task.objects.filter(clock_running_q("case__"), status__in=WORKING_TASK_STATES, case__status=CS.IN_PROGRESS)
     # On a working day, what falls due on the next one (on a rest day the "today" reminder comes in time).
     if calendar.is_working_day(today):
         next_day = calendar.add_working_days(today, 1).date

@@ -4,12 +4,12 @@ carry a yellow or a red card: the thresholds of the case's category, as the esca
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Count, Q, QuerySet
 
 from services.calendar import WorkingCalendar
+from services.deadlines import clock_running_q
 from services.reminders import EscalationDates
 from services.selectors import tasks_visible_to
 from services.states import WORKING_TASK_STATES
@@ -19,43 +19,24 @@ from tracker.models import Case, Extension, User
 SHOWN = 5
 
 
-@dataclass(frozen=True)
-class CardDates:
-    """Per category, the (yellow, red) cut-off dates of one day: a task due on or before the first is overdue by
-    its category's yellow threshold or more (黄牌); on or before the second, by its red one (红牌)."""
-
-    by_category: dict[int, tuple[date, date]]
-    default: tuple[date, date]
-
-    @classmethod
-    def on(cls, today: date, calendar: WorkingCalendar | None = None) -> "CardDates":
-        """One query for the categories' thresholds, two for the calendar when none is given."""
-        escalation = EscalationDates.on(today, calendar)
-        return cls(
-            by_category={pk: (c.yellow, c.red) for pk, c in escalation.by_category.items()},
-            default=(escalation.default.yellow, escalation.default.red),
-        )
-
-
-def carded_tasks_q(card: str, dates: CardDates) -> Q:
+def carded_tasks_q(card: str, dates: EscalationDates) -> Q:
     """Tasks still being worked on a case in progress, not paused, that carry `card` ("yellow": yellow and not yet
     red), each by its case's category's thresholds: one condition per distinct pair of cut-off dates."""
 
     def carded(yellow: date, red: date) -> Q:
         return Q(due_on__lte=red) if card == "red" else Q(due_on__lte=yellow, due_on__gt=red)
 
+    default = (dates.default.yellow, dates.default.red)
     categories_by_dates: dict[tuple[date, date], list[int]] = defaultdict(list)
     for pk, cutoffs in sorted(dates.by_category.items()):
-        if cutoffs != dates.default:
-            categories_by_dates[cutoffs].append(pk)
+        if (cutoffs.yellow, cutoffs.red) != default:
+            categories_by_dates[(cutoffs.yellow, cutoffs.red)].append(pk)
     # The categories with the default's dates, and any created since the thresholds were read
     own = [pk for pks in categories_by_dates.values() for pk in pks]
-    cards = (~Q(case__category_id__in=own) if own else Q()) & carded(*dates.default)
+    cards = (~Q(case__category_id__in=own) if own else Q()) & carded(*default)
     for cutoffs, pks in categories_by_dates.items():
         cards |= Q(case__category_id__in=pks) & carded(*cutoffs)
-    working = Q(
-        status__in=WORKING_TASK_STATES, case__status=Case.Status.IN_PROGRESS, case__clock_paused_at__isnull=True
-    )
+    working = Q(status__in=WORKING_TASK_STATES, case__status=Case.Status.IN_PROGRESS) & clock_running_q("case__")
     return working & cards
 
 
@@ -72,7 +53,7 @@ def attention(user: User, today: date, calendar: WorkingCalendar | None = None) 
     """The leader's first screen: pending extensions and red and yellow cards, each counted and the first
     `SHOWN` listed (oldest request, longest overdue first). A fixed number of queries (two fewer with a
     `calendar` the caller loaded already)."""
-    dates = CardDates.on(today, calendar)
+    dates = EscalationDates.on(today, calendar)
     visible = tasks_visible_to(user)
     extensions = pending_extensions(user)
     figures = {"extensions": (extensions.count(), list(extensions[:SHOWN]))}

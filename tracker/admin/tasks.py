@@ -14,10 +14,11 @@ from services import calendar
 from services import tasks as task_services
 from services.deadlines import is_task_overdue, overdue_tasks_q, rest_of_week, tasks_due_between_q
 from services.permissions import extension_actions_for, task_actions_for
+from services.reminders import EscalationDates
 from services.selectors import task_forces_visible_to, task_unit_q, tasks_visible_to
 from services.states import OPEN_TASK_STATES, WORKING_TASK_STATES
 from services.stats import task_department_expression, tasks_completed_on_time_q
-from services.supervision import CardDates, carded_tasks_q
+from services.supervision import carded_tasks_q
 from services.timeline import describe_event
 from tracker.admin.base import (
     TEXTAREA,
@@ -84,7 +85,7 @@ class TaskDeadlineFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         today = timezone.localdate()
         if self.value() in ("yellow", "red"):
-            return queryset.filter(carded_tasks_q(self.value(), CardDates.on(today)))
+            return queryset.filter(carded_tasks_q(self.value(), EscalationDates.on(today)))
         if self.value() == "overdue":
             return queryset.filter(overdue_tasks_q(today))
         if self.value() == "today":
