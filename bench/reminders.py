@@ -8,7 +8,7 @@ The script migrates the database (creating it first if it is missing) and loads 
 it is already there (about 6 s per block). Then, at the real time of the run:
 
 - `due_reminders` alone: what the rules call for, read from the tables (the ledger not consulted);
-- the first sweep: writes every due reminder with its notices and pushes (`services.reminders.sweep`);
+- the first sweep: writes every due reminder with its notices and pushes (`services.time.reminders.sweep`);
 - a second sweep right after: finds everything in the ledger and writes nothing — the cost of a sweep every few
   minutes when nothing new has come due, which is what beat runs almost always.
 
@@ -65,7 +65,7 @@ def measure(runs: int):
     """Lists of (seconds, queries, result): due_reminders alone, the first sweep, the second sweep."""
     from django.db import transaction
 
-    from services import reminders
+    from services.time import reminders
 
     due = [timed(reminders.due_reminders) for _ in range(runs)]
     first, second = [], []
@@ -96,7 +96,7 @@ def main() -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from services.calendar import is_working_day
+    from services.time.calendar import is_working_day
     from tracker.models import Case, Reminder, Task
 
     if connection.vendor != "postgresql":

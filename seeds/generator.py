@@ -5,7 +5,7 @@ who serve them, enterprise users, ~1,500 closed cases over two years and open ca
 the demo zone; `--scale N` adds blocks 1..N-1 for benchmarks. The same seed, block and day give the same zone.
 
 History is written in bulk for speed, but every case is walked through the services' own transition table
-(`services.states`) with the same event kinds, notes and data the services write, so `services.audit` finds
+(`services.states`) with the same event kinds, notes and data the services write, so `services.cases.invariants` finds
 the generated timelines indistinguishable from real ones (tests/seeds checks this).
 """
 
@@ -20,12 +20,13 @@ from django.utils import timezone
 from faker import Faker
 
 from seeds import texts
-from services.calendar import WorkingCalendar
-from services.cases import reserve_case_numbers
+from services.cases.steps import reserve_case_numbers
+from services.cases.tasks import extension_event_data, task_event_data
+from services.register.uscc import generate_uscc
 from services.roles import Role
 from services.states import OPEN_TASK_STATES, VERDICT_ACTIONS, legal_move
-from services.tasks import extension_event_data, task_event_data, unit_name
-from services.uscc import generate_uscc
+from services.time.calendar import WorkingCalendar
+from services.units import unit_name
 from tracker.models import (
     Case,
     CaseEvent,
@@ -161,7 +162,7 @@ class CaseWalk:
             data=data,
         )
 
-    # The steps, mirroring services.cases and services.tasks.
+    # The steps, mirroring services.cases.steps and services.cases.tasks.
 
     def submit(self, at):
         c = self.case
@@ -322,7 +323,7 @@ class CaseWalk:
         extension.decided_at = at
         task.due_on = extension.requested_due_on
         task.due_is_provisional = False
-        task.due_counted_from = min(timezone.localdate(at), task.due_on)  # as services.tasks counts an extension
+        task.due_counted_from = min(timezone.localdate(at), task.due_on)  # as services.cases.tasks counts an extension
         task.due_working_days = self.gen.calendar.working_days_between(task.due_counted_from, task.due_on)
         task.version += 1
         task.updated_at = at

@@ -8,7 +8,7 @@ import yaml
 from django.db import transaction
 
 from seeds.generator import DEMO_PASSWORD, ZoneGenerator, marker_username
-from services.reference import load_reference
+from services.register.reference import load_reference
 from tracker.models import User
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"

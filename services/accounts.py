@@ -2,8 +2,8 @@
 
 Asking for a reset does the same work, in the same time, whether the address is registered or not: the request
 writes a `PasswordResetRequest` (an outbox row) and hands it to the worker after commit. The worker looks the
-address up and writes an email push (services.pushes) for each account under it, deleting the request in the same
-transaction; a request the broker never got is picked up by the push sweep. The reset link is made when the mail
+address up and writes an email push (services.delivery.pushes) for each account under it, deleting the request in the
+same transaction; a request the broker never got is picked up by the push sweep. The reset link is made when the mail
 is sent and is never stored (the push row holds a placeholder).
 
 Resets are limited per address and per client (PASSWORD_RESET_LIMIT_*), counted alike for unknown addresses, so
@@ -15,21 +15,15 @@ import math
 import uuid
 
 from django.conf import settings
-from django.contrib.auth.tokens import default_token_generator
 from django.core.cache import cache
 from django.db import transaction
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from services import outbox, pushes
+from services.delivery import outbox, pushes
+from services.delivery.compose import RESET_KEY_PREFIX
 from services.errors import TooManyRequests
 from tracker.models import PasswordResetRequest, PushDelivery, User
-
-RESET_KEY_PREFIX = "password-reset:"
 
 
 def _count(kind: str, value: str, limit: int) -> bool:
@@ -107,19 +101,3 @@ def process_request(pk: int) -> int:
             for user in users
         ]
         return len(pushes.write_pushes(rows, now=now))
-
-
-def is_password_reset(push: PushDelivery) -> bool:
-    return push.dedupe_key.startswith(RESET_KEY_PREFIX)
-
-
-def reset_mail_body(user: User) -> str:
-    """The reset mail for `user`, with a link made now (it stays valid until the password changes or
-    PASSWORD_RESET_TIMEOUT passes)."""
-    uid, token = urlsafe_base64_encode(force_bytes(user.pk)), default_token_generator.make_token(user)
-    path = reverse("portal:password_reset_confirm", kwargs={"uidb64": uid, "token": token})
-    with translation.override(settings.LANGUAGE_CODE):
-        return render_to_string(
-            "portal/email/password_reset.txt",
-            {"user": user, "site_name": settings.PORTAL_SITE_NAME, "link": pushes.site_url(path)},
-        )

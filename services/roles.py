@@ -1,5 +1,5 @@
 """Staff roles (DESIGN.md §4). A role is a Django group named by its code; the permissions the admin needs
-are attached to those groups by `services.reference.ensure_role_groups`.
+are attached to those groups by `services.register.reference.ensure_role_groups`.
 
 Most of what a person may do follows from links, not roles: a concierge acts on the cases of enterprises
 linked to them, a department officer on tasks given to their department. Roles add the zone-wide powers.
@@ -35,10 +35,6 @@ def roles_of(user: User) -> frozenset[str]:
 
 def has_role(user: User, *roles: str) -> bool:
     return bool(roles_of(user) & set(roles))
-
-
-def is_enterprise_user(user: User) -> bool:
-    return bool(user and user.is_authenticated and user.enterprise_id)
 
 
 def is_zone_wide(user: User) -> bool:

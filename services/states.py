@@ -1,18 +1,15 @@
-"""The state machine of cases and tasks: one table each, and `apply_transition`, the only writer of `status`.
+"""The state machine of cases and tasks: one table each, the status sets every module shares, and the checks
+that refuse an illegal step (`IllegalTransition`, listing the moves the current state allows).
 
-Every transition bumps the object's version, writes exactly one CaseEvent in the caller's transaction, and
-refuses illegal moves with `IllegalTransition` listing the moves the current state allows.
+A leaf: it imports nothing of the delivery side. `services.cases.transitions` applies the moves.
 """
 
 from dataclasses import dataclass
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from services import notifications, webhooks
 from services.errors import IllegalTransition, StaleVersion
-from tracker import logs
-from tracker.models import Case, CaseEvent, Feedback, Task, User
+from tracker.models import Case, CaseEvent, Feedback, Task
 
 CS = Case.Status
 TS = Task.Status
@@ -60,7 +57,7 @@ CASE_STEPS_IN_PLACE: dict[str, frozenset[str]] = {
     "decompose": frozenset({CS.IN_PROGRESS}),  # more tasks for work under way (after a reopen, say)
     "add_info": OPEN_CASE_STATES | {CS.RESOLVED},
     "request_info": OPEN_CASE_STATES,
-    "resume_clock": OPEN_CASE_STATES,  # and only while the case is paused (services.clocks)
+    "resume_clock": OPEN_CASE_STATES,  # and only while the case is paused (services.cases.clocks)
     "reassign": OPEN_CASE_STATES | {CS.RESOLVED},
 }
 
@@ -76,9 +73,6 @@ TASK_MOVES: dict[str, Move] = {
     "reopen": _move({TS.DONE}, TS.PENDING, Kind.TASK_REOPENED),
     "cancel": _move(set(OPEN_TASK_STATES), TS.CANCELLED, Kind.TASK_CANCELLED),
 }
-
-# Which event kinds may appear with which (from, to) — used by the invariant checker and the seed generator.
-TRANSITION_EVENT_KINDS = {move.event for move in (*CASE_MOVES.values(), *TASK_MOVES.values())}
 
 
 def case_actions_allowed(status: str) -> list[str]:
@@ -113,44 +107,6 @@ def check_version(obj: Case | Task, expected_version: int | None) -> None:
         )
 
 
-def record_event(
-    *,
-    case: Case,
-    kind: str,
-    actor: User | None,
-    task: Task | None = None,
-    from_status: str = "",
-    to_status: str = "",
-    note: str = "",
-    data: dict | None = None,
-    at=None,
-) -> CaseEvent:
-    """Append one event to the case's timeline, mark the case changed (version, updated_at) and write the
-    webhook deliveries and the enterprise's notifications it calls for.
-
-    The caller holds the case row lock and an open transaction.
-    """
-    at = at or timezone.now()
-    logs.bind(case=case.number)
-    event = CaseEvent.objects.create(
-        case=case,
-        task=task,
-        actor=actor,
-        kind=kind,
-        from_status=from_status,
-        to_status=to_status,
-        note=note,
-        data=data or {},
-        created_at=at,
-    )
-    case.version += 1
-    case.updated_at = at
-    Case.objects.filter(pk=case.pk).update(version=case.version, updated_at=at)
-    webhooks.on_case_event(event, case)
-    notifications.on_case_event(event, case)
-    return event
-
-
 def legal_move(obj: Case | Task, action: str) -> Move:
     """The move `action` makes from the object's current state; IllegalTransition if there is none."""
     move = (CASE_MOVES if isinstance(obj, Case) else TASK_MOVES)[action]
@@ -162,40 +118,3 @@ def legal_move(obj: Case | Task, action: str) -> Move:
             allowed=allowed,
         )
     return move
-
-
-def apply_transition(
-    obj: Case | Task,
-    action: str,
-    *,
-    actor: User | None,
-    note: str = "",
-    data: dict | None = None,
-    changes: dict | None = None,
-    at=None,
-) -> CaseEvent:
-    """Move a locked case or task by `action`, save `changes` with it, and record the event.
-
-    This is the only place that writes `status`.
-    """
-    move = legal_move(obj, action)
-    at = at or timezone.now()
-    from_status = obj.status
-    fields = {"status": move.target, **(changes or {})}
-    if isinstance(obj, Task):
-        fields.update(version=obj.version + 1, updated_at=at)
-    for name, value in fields.items():
-        setattr(obj, name, value)
-    obj.save(update_fields=list(fields))
-    case = obj if isinstance(obj, Case) else obj.case
-    return record_event(
-        case=case,
-        kind=move.event,
-        actor=actor,
-        task=None if isinstance(obj, Case) else obj,
-        from_status=from_status,
-        to_status=move.target,
-        note=note,
-        data=data,
-        at=at,
-    )

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.core.files.storage import FileSystemStorage
 
-from services.reference import ensure_role_groups
+from services.register.reference import ensure_role_groups
 from services.roles import Role
 from tests.factories import (
     CategoryFactory,

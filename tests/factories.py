@@ -8,10 +8,10 @@ from decimal import Decimal
 import factory
 from django.contrib.auth.models import Group
 
-from services import cases as case_services
-from services import tasks as task_services
-from services.tasks import TaskSpec
-from services.uscc import generate_uscc
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
+from services.cases.tasks import TaskSpec
+from services.register.uscc import generate_uscc
 from tracker.models import (
     Attachment,
     Case,

@@ -40,13 +40,15 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import get_language, gettext
 from django_celery_beat.models import ClockedSchedule, CrontabSchedule, SolarSchedule
 
-from services import api_tokens, reference, webhooks
-from services import cases as case_services
-from services import tasks as task_services
-from services.notifications import notifications_of
+from services import api_tokens
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
+from services.delivery import webhooks
+from services.delivery.notifications import notifications_of
+from services.register import reference
 from services.roles import Role
-from services.schedules import ensure_periodic_tasks
 from services.selectors import cases_visible_to
+from services.time.schedules import ensure_periodic_tasks
 from tests.factories import (
     AttachmentFactory,
     HolidayOverrideFactory,

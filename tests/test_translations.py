@@ -17,7 +17,7 @@ from django.conf import settings
 from django.utils import translation
 
 from services.errors import InvalidInput
-from services.uscc import parse_uscc
+from services.register.uscc import parse_uscc
 from tracker.models import Case
 
 CATALOGUE = Path(settings.LOCALE_PATHS[0]) / "en" / "LC_MESSAGES"

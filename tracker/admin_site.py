@@ -8,9 +8,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from services.calendar import unconfirmed_next_year
-from services.notifications import unread_count
+from services.delivery.notifications import unread_count
 from services.roles import Role, has_role, is_zone_wide, roles_of
+from services.time.calendar import unconfirmed_next_year
 
 # What each role's sidebar offers (DESIGN.md §4), as model labels; administrators are offered everything. A list
 # not offered to a role is not opened by it either (WorkbenchPages.changelist_view); one of its objects may

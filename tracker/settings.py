@@ -322,11 +322,11 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
 WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
-# Webhooks and WeCom robots reach public addresses only (services/egress.py). On for tests and the local demo only,
-# whose receivers listen on 127.0.0.1: `manage.py check --deploy` fails when it is on.
+# Webhooks and WeCom robots reach public addresses only (services/delivery/egress.py). On for tests and the local demo
+# only, whose receivers listen on 127.0.0.1: `manage.py check --deploy` fails when it is on.
 OUTBOUND_ALLOW_PRIVATE_ADDRESSES = env.bool("OUTBOUND_ALLOW_PRIVATE_ADDRESSES", default=False)
 
-# --- Reminders and pushes (services/reminders.py, services/pushes.py) -------------------------------------------
+# --- Reminders and pushes (services/time/reminders.py, services/delivery/pushes.py) -----------------------------------
 # The address people are sent to in emails and WeCom messages.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # Pushes (email, WeCom) go out from this hour to that hour on working days; written outside, they wait.
@@ -337,7 +337,7 @@ REMINDER_YELLOW_AFTER_DAYS = env.int("REMINDER_YELLOW_AFTER_DAYS", default=2)
 REMINDER_RED_AFTER_DAYS = env.int("REMINDER_RED_AFTER_DAYS", default=5)
 # A case overdue for acceptance by this many working days goes to the linked leader.
 REMINDER_ACCEPT_ESCALATE_AFTER_DAYS = env.int("REMINDER_ACCEPT_ESCALATE_AFTER_DAYS", default=2)
-# A case paused (挂起) longer than this many working days is listed for leaders (services.clocks.long_pauses_q).
+# A case paused (挂起) longer than this many working days is listed for leaders (services.cases.clocks.long_pauses_q).
 CLOCK_PAUSE_LONG_AFTER_DAYS = env.int("CLOCK_PAUSE_LONG_AFTER_DAYS", default=10)
 PUSH_TIMEOUT_SECONDS = env.float("PUSH_TIMEOUT_SECONDS", default=10.0)
 PUSH_MAX_ATTEMPTS = env.int("PUSH_MAX_ATTEMPTS", default=8)

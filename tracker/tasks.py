@@ -1,5 +1,5 @@
-"""Celery tasks. Each takes ids, calls a service and returns; each is safe to run twice (see services/webhooks.py
-for how a webhook is sent once)."""
+"""Celery tasks. Each takes ids, calls a service and returns; each is safe to run twice (see
+services/delivery/webhooks.py for how a webhook is sent once)."""
 
 import logging
 
@@ -7,7 +7,9 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from services import accounts, digests, idempotency, pushes, reminders, reschedule, webhooks
+from services import accounts, idempotency
+from services.delivery import digests, pushes, webhooks
+from services.time import reminders, reschedule
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +61,8 @@ def sweep_reminders() -> dict:
 # worker dies mid-run, the message goes back to the queue and the redelivered one finishes what is left.
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def reschedule_deadlines(year: int) -> dict:
-    """Count the open deadlines that touch `year` again once its holiday schedule is confirmed (services.reschedule):
-    each that moves gets its event and notices."""
+    """Count the open deadlines that touch `year` again once its holiday schedule is confirmed
+    (services.time.reschedule): each that moves gets its event and notices."""
     result = reschedule.reschedule_year(year=year)
     return {"year": result.year, "cases": result.cases, "moved": result.moved, "flagged": result.flagged}
 

@@ -7,7 +7,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
-from services import calendar
+from services.time import calendar
 from tests.services.helpers import case_at
 from tracker.models import Case, CaseEvent, Task
 

@@ -1,12 +1,12 @@
 """A category's limits and 督办 thresholds in the workbench: the object page and the list's editable columns save
-through services.reference (which checks and records each change), a refusal shows on the field it names and keeps
-nothing, the category's page lists its changes, and the change records are read-only."""
+through services.register.reference (which checks and records each change), a refusal shows on the field it names and
+keeps nothing, the category's page lists its changes, and the change records are read-only."""
 
 import pytest
 from django.urls import reverse
 
-from services import reference
 from services.errors import InvalidInput, NotPermitted
+from services.register import reference
 from tracker.models import Category, ReferenceChange
 
 pytestmark = pytest.mark.django_db

@@ -12,10 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from services import calendar
-from services import cases as case_services
-from services import tasks as task_services
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
 from services.roles import Role
+from services.time import calendar
 from tests.factories import DepartmentFactory, TaskForceFactory, UserFactory
 from tests.services.helpers import case_at
 from tracker.models import Case, Task

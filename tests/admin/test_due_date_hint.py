@@ -12,8 +12,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from services import calendar
-from services import tasks as task_services
+from services.cases import tasks as task_services
+from services.time import calendar
 from tests.services.helpers import at, case_at, frozen, task_at
 from tracker.models import Case, HolidayOverride, HolidayYear, Task
 
@@ -147,7 +147,7 @@ def test_the_map_is_read_once_per_page_and_not_when_the_form_is_saved(client, zo
     case = case_at(zone, CS.ACCEPTED)
     client.force_login(zone.concierge)
     url = reverse("admin:tracker_case_action", args=[case.pk, "decompose"])
-    with mock.patch("services.calendar.rest_days_ahead", wraps=calendar.rest_days_ahead) as read:
+    with mock.patch("services.time.calendar.rest_days_ahead", wraps=calendar.rest_days_ahead) as read:
         # When the page with its three rows and its row template is shown
         assert client.get(url).status_code == 200
         # Then the rest days were read once

@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from services import calendar
-from services import tasks as task_services
+from services.cases import tasks as task_services
+from services.time import calendar
 from tests.services.helpers import case_at
 from tracker.models import Case, Extension, Task
 

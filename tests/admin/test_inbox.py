@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from services import cases as case_services
+from services.cases import steps as case_services
 from tests.services.helpers import case_at
 from tracker.models import Case, Notification, User
 

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from services import webhooks
+from services.delivery import webhooks
 from tracker.models import ApiToken, WebhookDelivery, WebhookSubscription
 
 pytestmark = pytest.mark.django_db

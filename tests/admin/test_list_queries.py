@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
-from services import cases as case_services
-from services import tasks as task_services
-from services.tasks import TaskSpec
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
+from services.cases.tasks import TaskSpec
 from tracker.models import Case
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from services.reference import ensure_role_groups
+from services.register.reference import ensure_role_groups
 from services.roles import Role
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +88,7 @@ def test_only_administrators_manage_the_periodic_work(client, zone):
     # Given the periodic tasks as `manage.py seed` creates them
     from django_celery_beat.models import PeriodicTask
 
-    from services.schedules import ensure_periodic_tasks
+    from services.time.schedules import ensure_periodic_tasks
 
     ensure_periodic_tasks()
     task = PeriodicTask.objects.get(task="tracker.tasks.deliver_due_webhooks")

@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from services import tasks as task_services
+from services.cases import tasks as task_services
 from tests.services.helpers import case_at
 from tests.services.test_attachments import EXE, PDF
 from tracker.models import Attachment, Case, Task

@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
+from services.cases.tasks import TaskSpec, decompose_case
 from services.selectors import task_forces_visible_to
-from services.tasks import TaskSpec, decompose_case
 from tests.factories import TaskForceFactory
 from tests.services.helpers import case_at
 from tracker.models import Case

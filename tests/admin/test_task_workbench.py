@@ -8,7 +8,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
-from services.calendar import WorkingCalendar
+from services.time.calendar import WorkingCalendar
 from tests.services.helpers import case_at
 from tracker.models import Case, Extension, Task
 
@@ -31,7 +31,7 @@ def test_my_tasks_lists_only_the_units_tasks(client, zone):
     # Given a task for the task force and a case of another enterprise given to another department
     mine = case_at(zone, CS.IN_PROGRESS).tasks.get()
     other_case = case_at(zone, CS.ACCEPTED, title="另一件")
-    from services.tasks import TaskSpec, decompose_case
+    from services.cases.tasks import TaskSpec, decompose_case
 
     (other,) = decompose_case(
         actor=zone.concierge, case=other_case, tasks=[TaskSpec(title="供电接入", department=zone.other_department)]

@@ -138,7 +138,7 @@ HEADER = ["企业名称", "统一社会信用代码", "产业领域", "服务专
 def test_import_previews_then_imports_on_confirmation(client, zone):
     import random
 
-    from services.uscc import generate_uscc
+    from services.register.uscc import generate_uscc
 
     rng = random.Random(7)
     codes = [generate_uscc(rng) for _ in range(2)]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from services import tasks as task_services
+from services.cases import tasks as task_services
 from tests.factories import ProjectFactory
 from tests.services.helpers import after_verdict_window, case_at
 from tracker.models import Case, CaseEvent

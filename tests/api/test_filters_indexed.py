@@ -13,8 +13,8 @@ from django.db.models import ForeignObjectRel, UniqueConstraint
 from django.utils import timezone
 from rest_framework.filters import OrderingFilter
 
-from services import tasks as task_services
-from services.tasks import TaskSpec
+from services.cases import tasks as task_services
+from services.cases.tasks import TaskSpec
 from tests.factories import CategoryFactory, EnterpriseFactory, ProjectFactory, make_case
 from tracker.api import filters
 from tracker.api.urls import router

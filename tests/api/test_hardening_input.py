@@ -181,7 +181,7 @@ def test_an_if_match_of_unicode_digits_is_refused_naming_the_header(zone, api, t
 
 
 def test_a_rating_of_unicode_digits_is_refused_by_the_service(zone):
-    from services import cases as case_services
+    from services.cases import steps as case_services
     from services.errors import InvalidInput
 
     case = case_at(zone, Case.Status.RESOLVED)

@@ -27,10 +27,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from services import api_tokens, webhooks
-from services import tasks as task_services
-from services.attachments import add_attachment
-from services.tasks import TaskSpec
+from services import api_tokens
+from services.cases import tasks as task_services
+from services.cases.attachments import add_attachment
+from services.cases.tasks import TaskSpec
+from services.delivery import webhooks
 from tests.api.conftest import client_for
 from tests.factories import ProjectFactory, TaskForceFactory, UserFactory, make_case
 from tracker.api.urls import router

@@ -17,10 +17,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from services import cases as case_services
-from services import tasks as task_services
-from services import webhooks
-from services.tasks import TaskSpec
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
+from services.cases.tasks import TaskSpec
+from services.delivery import webhooks
 from tests.factories import (
     AttachmentFactory,
     CategoryFactory,

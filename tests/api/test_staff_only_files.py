@@ -4,7 +4,7 @@ staff see every file, marked. Staff and integrations submit with the caller's na
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from services import tasks as task_services
+from services.cases import tasks as task_services
 from tests.services.helpers import case_at
 from tests.services.test_attachments import PDF
 from tracker.models import Case

@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from services import calendar
+from services.time import calendar
 from tests.factories import make_case
 from tests.services.test_attachments import PDF
 from tracker.models import Attachment, Case, Extension, Task

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from services import cases as case_services
+from services.cases import steps as case_services
 from tracker.models import WebhookDelivery, WebhookSubscription
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ if Chromium refuses anything (tests/browser/conftest.py: csp_checked_context).""
 import pytest
 from django_celery_beat.models import CrontabSchedule
 
-from services import cases as case_services
+from services.cases import steps as case_services
 from tests.browser.conftest import CSP_VIOLATION, csp_checked_context, screenshot
 from tests.browser.test_workbench_intake import log_in
 from tests.factories import UserFactory

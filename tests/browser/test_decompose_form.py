@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from services import calendar
-from services import cases as case_services
+from services.cases import steps as case_services
 from services.roles import Role
+from services.time import calendar
 from tests.browser.conftest import PHONE, screenshot
 from tests.factories import DepartmentFactory, TaskForceFactory, UserFactory
 from tracker.models import Case, Task

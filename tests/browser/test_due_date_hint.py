@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from services import calendar
+from services.time import calendar
 from tests.browser.conftest import DESKTOP, PHONE, screenshot
 from tests.services.helpers import case_at
 from tracker.models import Case, HolidayOverride

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from services import cases as case_services
-from services import tasks as task_services
-from services.tasks import TaskSpec
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
+from services.cases.tasks import TaskSpec
 from tests.browser.conftest import DESKTOP, PHONE, csp_checked_context, screenshot
 from tracker.models import Attachment, Case, Feedback, Notification, Task
 

@@ -5,9 +5,9 @@ task-complete-file-*.png."""
 
 import pytest
 
-from services import cases as case_services
-from services import tasks as task_services
-from services.tasks import TaskSpec
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
+from services.cases.tasks import TaskSpec
 from tests.browser.conftest import screenshot
 from tests.services.test_attachments import PDF
 from tracker.models import Attachment, Case, Notification, Task

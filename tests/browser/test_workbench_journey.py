@@ -3,7 +3,7 @@ force completes the task, the concierge resolves it — checking what the page s
 
 import pytest
 
-from services import cases as case_services
+from services.cases import steps as case_services
 from tests.browser.conftest import DESKTOP, PHONE, screenshot
 from tracker.models import Case, Task
 

@@ -18,8 +18,8 @@ import redis
 from django.conf import settings as django_settings
 from django.db import connection
 
-from services import cases as case_services
-from services import webhooks
+from services.cases import steps as case_services
+from services.delivery import webhooks
 from tests.services.test_webhooks import Receiver, signature_verifies  # the same real receiver and recipe
 from tracker.celery import app as celery_app
 from tracker.models import Case, WebhookDelivery

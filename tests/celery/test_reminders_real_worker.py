@@ -31,9 +31,9 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django.utils import timezone
 
-from services.calendar import WorkingCalendar
-from services.reminders import working_days_ago
 from services.roles import Role
+from services.time.calendar import WorkingCalendar
+from services.time.reminders import working_days_ago
 from tests.celery.test_real_worker import database_url, drop_producer_pools, wait_for
 from tests.factories import UserFactory, make_case
 from tracker import tasks as celery_tasks

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from services import cases as case_services
-from services import tasks as task_services
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
 from tests.factories import EnterpriseUserFactory
 from tests.portal.conftest import html, section
 from tests.services.helpers import case_at

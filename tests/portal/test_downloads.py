@@ -2,7 +2,7 @@
 
 import pytest
 
-from services.attachments import add_attachment
+from services.cases.attachments import add_attachment
 from tests.portal.conftest import PDF_BYTES, other_case_at, pdf
 from tests.services.helpers import case_at
 from tracker.models import Case

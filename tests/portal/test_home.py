@@ -7,9 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from services import cases as case_services
-from services.calendar import WorkingCalendar, working_days_between
-from services.reminders import working_days_ago
+from services.cases import steps as case_services
+from services.time.calendar import WorkingCalendar, working_days_between
+from services.time.reminders import working_days_ago
 from tests.portal.conftest import html, other_case_at
 from tests.services.helpers import case_at
 from tracker.models import Case

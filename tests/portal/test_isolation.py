@@ -3,8 +3,8 @@ exactly as for a number nobody has, and nothing changes (DESIGN.md §4)."""
 
 import pytest
 
-from services import cases as case_services
-from services.attachments import add_attachment
+from services.cases import steps as case_services
+from services.cases.attachments import add_attachment
 from tests.portal.conftest import other_case_at, pdf
 from tests.services.helpers import snapshot
 from tracker.models import Case, CaseEvent, Feedback, Notification

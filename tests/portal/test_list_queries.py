@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from services import cases as case_services
-from services.attachments import add_attachment
+from services.cases import steps as case_services
+from services.cases.attachments import add_attachment
 from tests.portal.conftest import pdf
 from tests.services.helpers import case_at
 from tracker.models import Case, Notification

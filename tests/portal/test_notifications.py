@@ -4,9 +4,9 @@ tests/services/test_notifications.py — so what the enterprise is told is read 
 
 import pytest
 
-from services import cases as case_services
-from services import tasks as task_services
-from services.tasks import TaskSpec
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
+from services.cases.tasks import TaskSpec
 from tests.factories import EnterpriseUserFactory
 from tests.portal.conftest import html, messages_of, section, unread_badge
 from tests.services.helpers import case_at

@@ -149,7 +149,7 @@ def test_a_failed_reset_mail_is_retried_at_once_even_at_night(client, registered
 
     from django.utils import timezone
 
-    from services import pushes
+    from services.delivery import pushes
 
     ask(client, ADDRESS)
     accounts.process_request(PasswordResetRequest.objects.get().pk)

@@ -4,8 +4,8 @@ the notice of a case filed for the enterprise reads plainly."""
 
 import pytest
 
-from services import cases as case_services
-from services import tasks as task_services
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
 from tests.portal.conftest import pdf
 from tests.services.helpers import case_at
 from tracker.models import Case

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from seeds import texts
 from seeds.loader import load_reference_data, load_zone
-from services import audit
-from services.uscc import parse_uscc
+from services.cases import invariants as audit
+from services.register.uscc import parse_uscc
 from tracker.models import Case, CaseEvent, Category, Enterprise, Feedback, Project, Task, TaskForce, User
 
 

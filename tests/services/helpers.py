@@ -11,10 +11,10 @@ import time_machine
 from django.db import close_old_connections, connection
 from django.db.models import Max
 
-from services import calendar
-from services import cases as case_services
-from services import tasks as task_services
-from services.tasks import TaskSpec
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
+from services.cases.tasks import TaskSpec
+from services.time import calendar
 from tests.factories import make_case
 from tracker.models import Case, CaseEvent, Task
 

@@ -1,4 +1,4 @@
-"""Files on a case (services/attachments.py): checked by content, limited in size and count, stored privately."""
+"""Files on a case (services/cases/attachments.py): checked by content, limited in size and count, stored privately."""
 
 import contextlib
 import hashlib
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from services.attachments import add_attachment
+from services.cases.attachments import add_attachment
 from services.errors import IllegalTransition, InvalidInput, NotFound, NotPermitted
 from tests.services.helpers import case_at, events_since, snapshot
 from tracker.models import Attachment, Case, CaseEvent

@@ -1,5 +1,5 @@
-"""The working-day calendar (services/calendar.py): chinesecalendar 1.11 knows years up to 2026; a later year counts
-its statutory holidays (computed) and weekends as rest days, with the staff-entered HolidayOverride rows winning,
+"""The working-day calendar (services/time/calendar.py): chinesecalendar 1.11 knows years up to 2026; a later year
+counts its statutory holidays (computed) and weekends as rest days, with the staff-entered HolidayOverride rows winning,
 and says its deadlines are provisional until an administrator marks the year complete (HolidayYear)."""
 
 from datetime import date, timedelta
@@ -10,11 +10,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from services import calendar
-from services import tasks as task_services
-from services.calendar import WorkingCalendar
+from services.cases import tasks as task_services
+from services.cases.tasks import TaskSpec
 from services.errors import InvalidInput, NotPermitted
-from services.tasks import TaskSpec
+from services.time import calendar, holidays
+from services.time.calendar import WorkingCalendar
 from tests.factories import HolidayOverrideFactory
 from tests.services.helpers import case_at
 from tracker.models import Case, HolidayOverride, HolidayYear, Task
@@ -265,7 +265,7 @@ def test_a_redispatch_and_an_extension_on_a_rest_day_are_moved_too(zone):
 
 def test_an_administrator_confirms_a_year_and_its_deadlines_become_firm(zone):
     assert calendar.add_working_days(date(2027, 2, 1), 5).used_fallback is True
-    confirmed = calendar.mark_year_complete(actor=zone.admin, year=2027, note="国办发明电〔2026〕X号")
+    confirmed = holidays.mark_year_complete(actor=zone.admin, year=2027, note="国办发明电〔2026〕X号")
     assert (confirmed.year, confirmed.completed_by) == (2027, zone.admin)
     assert calendar.add_working_days(date(2027, 2, 1), 5).used_fallback is False
 
@@ -273,7 +273,7 @@ def test_an_administrator_confirms_a_year_and_its_deadlines_become_firm(zone):
 def test_a_statutory_holiday_entered_as_a_working_day_is_refused(zone):
     HolidayOverrideFactory(date=date(2027, 2, 6), is_working_day=True, note="误录")
     with pytest.raises(InvalidInput) as refused:
-        calendar.mark_year_complete(actor=zone.admin, year=2027)
+        holidays.mark_year_complete(actor=zone.admin, year=2027)
     assert "2027-02-06 是法定节假日（春节）" in refused.value.fields["year"][0]
     assert not HolidayYear.objects.exists()
 
@@ -281,23 +281,23 @@ def test_a_statutory_holiday_entered_as_a_working_day_is_refused(zone):
 def test_a_make_up_day_on_a_weekday_is_refused(zone):
     HolidayOverrideFactory(date=date(2027, 2, 10), is_working_day=True, note="调休上班")  # a Wednesday
     with pytest.raises(InvalidInput) as refused:
-        calendar.mark_year_complete(actor=zone.admin, year=2027)
+        holidays.mark_year_complete(actor=zone.admin, year=2027)
     assert "2027-02-10 是工作日" in refused.value.fields["year"][0]
 
 
 @pytest.mark.parametrize("year", [2020, 2099, "2027", None, True])
 def test_a_year_out_of_range_or_not_a_number_is_refused(zone, year):
     with pytest.raises(InvalidInput) as refused:
-        calendar.mark_year_complete(actor=zone.admin, year=year)
+        holidays.mark_year_complete(actor=zone.admin, year=year)
     assert list(refused.value.fields) == ["year"]
 
 
 def test_a_year_is_confirmed_once_and_only_by_an_administrator(zone):
     with pytest.raises(NotPermitted):
-        calendar.mark_year_complete(actor=zone.leader, year=2027)
-    calendar.mark_year_complete(actor=zone.admin, year=2027)
+        holidays.mark_year_complete(actor=zone.leader, year=2027)
+    holidays.mark_year_complete(actor=zone.admin, year=2027)
     with pytest.raises(InvalidInput):
-        calendar.mark_year_complete(actor=zone.admin, year=2027)
+        holidays.mark_year_complete(actor=zone.admin, year=2027)
 
 
 def test_the_workbench_confirms_a_year_and_shows_the_problems(zone, client):

@@ -1,6 +1,6 @@
-"""Information going both ways on a case: the concierge asks for it (services/cases.py request_case_info), the
-enterprise submits a case with its files or adds a note and files later (services/attachments.py), all or
-nothing; and what the enterprise reads of it on the timeline (services/selectors.py, services/timeline.py)."""
+"""Information going both ways on a case: the concierge asks for it (services/cases/steps.py request_case_info), the
+enterprise submits a case with its files or adds a note and files later (services/cases/attachments.py), all or
+nothing; and what the enterprise reads of it on the timeline (services/selectors.py, services/cases/timeline.py)."""
 
 import struct
 import zlib
@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from services import attachments as attachment_services
-from services import cases as case_services
-from services import tasks as task_services
-from services.attachments import add_case_information, check_upload, submit_case_with_files
+from services.cases import attachments as attachment_services
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
+from services.cases.attachments import add_case_information, submit_case_with_files
+from services.cases.files import check_upload
+from services.cases.timeline import describe_event
 from services.errors import IllegalTransition, InvalidInput, NotFound, NotPermitted
 from services.selectors import timeline_for
-from services.timeline import describe_event
 from tests.services.helpers import case_at, events_since, run_task_action, snapshot
 from tracker.models import Attachment, Case, CaseEvent, CaseNumberSequence, Notification
 
@@ -74,7 +75,7 @@ def test_the_concierge_asks_an_open_case_for_information(zone, status, who):
     case_services.request_case_info(actor=actor, case=case, note="  请上传规划许可申请表  ")
 
     # Then the case stays where it is and its timeline gains the request, in the asker's words, and the pause
-    # of its clocks while the enterprise is awaited (services/clocks.py)
+    # of its clocks while the enterprise is awaited (services/cases/clocks.py)
     after = snapshot(case)
     assert after.status == status and after.version == before.version + 2
     assert [(e.kind, e.actor, e.note, e.from_status, e.to_status) for e in events_since(case, before)] == [
@@ -286,7 +287,7 @@ def test_the_enterprise_adds_a_note_and_files_together(zone, private_media):
     add_case_information(actor=zone.enterprise_user, case=case, note="已上传两份材料", uploads=[pdf(), png()])
 
     # Then the timeline gains the note, then each file, and both files are stored; then, the whole answer in,
-    # the case's clocks run again (services/clocks.py)
+    # the case's clocks run again (services/cases/clocks.py)
     assert [(e.kind, e.note, e.data.get("file")) for e in events_since(case, before)] == [
         (Kind.INFO_ADDED, "已上传两份材料", None),
         (Kind.INFO_ADDED, "", "规划许可申请表.pdf"),

@@ -3,12 +3,13 @@
 import pytest
 from django.utils import timezone
 
-from services import audit, calendar
-from services import cases as case_services
-from services import tasks as task_services
+from services.cases import invariants as audit
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
+from services.cases.tasks import TaskSpec
 from services.errors import IllegalTransition, InvalidInput
 from services.states import CASE_MOVES, case_actions_allowed
-from services.tasks import TaskSpec
+from services.time import calendar
 from tests.services.helpers import (
     CASE_ACTORS,
     after_verdict_window,

@@ -1,4 +1,4 @@
-"""Paused clocks (挂起, services/clocks.py): asking the enterprise for information stops the case's clocks; its
+"""Paused clocks (挂起, services/cases/clocks.py): asking the enterprise for information stops the case's clocks; its
 answer, the concierge or a leader starts them again, and every running deadline keeps the working days it had."""
 
 from datetime import date
@@ -6,16 +6,16 @@ from datetime import date
 import pytest
 from django.db import connection
 
-from services import attachments as attachment_services
-from services import cases as case_services
-from services import tasks as task_services
-from services.clocks import long_pauses_q
-from services.deadlines import annotate_case_deadlines, overdue_cases_q, overdue_tasks_q
+from services.cases import attachments as attachment_services
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
+from services.cases.clocks import long_pauses_q
+from services.cases.progress import next_step
+from services.cases.tasks import TaskSpec
+from services.cases.timeline import describe_event
 from services.errors import IllegalTransition, NotFound
 from services.permissions import case_actions_for
-from services.progress import next_step
-from services.tasks import TaskSpec
-from services.timeline import describe_event
+from services.time.deadlines import annotate_case_deadlines, overdue_cases_q, overdue_tasks_q
 from tests.services.helpers import at, case_at, frozen, race
 from tracker.models import Case, CaseEvent, ClockPause, Notification, Task
 

@@ -8,8 +8,8 @@ import time
 import pytest
 from django.db import connection
 
-from services import cases as case_services
 from services import states
+from services.cases import steps as case_services
 from services.errors import Conflict, IllegalTransition, StaleVersion
 from tests.services.helpers import case_at, race, snapshot
 from tracker.models import Case, CaseEvent

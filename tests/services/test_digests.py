@@ -1,5 +1,5 @@
-"""Digests (services/digests.py): each staff member's daily digest of what is overdue or coming due, once a working
-day in working hours; each leader's weekly summary on the week's first working day, with the ledger attached.
+"""Digests (services/delivery/digests.py): each staff member's daily digest of what is overdue or coming due, once a
+working day in working hours; each leader's weekly summary on the week's first working day, with the ledger attached.
 
 The clock is stopped at each moment named: the week of Monday 2026-11-09 is plain; in the week of Monday
 2026-10-05 the first working day is Thursday 10-08 (National Day).
@@ -12,10 +12,10 @@ import pytest
 from django.core import mail
 from openpyxl import load_workbook
 
-from services import digests, pushes
-from services import tasks as task_services
+from services.cases import tasks as task_services
+from services.cases.tasks import TaskSpec
+from services.delivery import digests, pushes
 from services.roles import Role
-from services.tasks import TaskSpec
 from tests.factories import UserFactory
 from tests.services.helpers import at, case_at, frozen
 from tracker.models import Case, PushDelivery

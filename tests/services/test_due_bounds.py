@@ -5,10 +5,10 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from services import calendar
-from services import tasks as task_services
+from services.cases import tasks as task_services
+from services.cases.tasks import TaskSpec
 from services.errors import InvalidInput
-from services.tasks import TaskSpec
+from services.time import calendar
 from tests.services.helpers import case_at, snapshot, task_at
 from tracker.models import Case, Extension, Task
 

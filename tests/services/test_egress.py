@@ -1,4 +1,4 @@
-"""Webhook and WeCom robot addresses never reach inside the network (services/egress.py): refused when saved,
+"""Webhook and WeCom robot addresses never reach inside the network (services/delivery/egress.py): refused when saved,
 and again when used, after resolving the name — so a name that later points inside (DNS rebinding) is refused too.
 """
 
@@ -14,8 +14,8 @@ from django.core.management.base import SystemCheckError
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from services import cases as case_services
-from services import egress, webhooks
+from services.cases import steps as case_services
+from services.delivery import egress, webhooks
 from services.errors import InvalidInput
 from tracker.models import WebhookAttempt, WebhookDelivery
 

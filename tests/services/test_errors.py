@@ -5,7 +5,7 @@ import json
 import pytest
 from django.utils.translation import gettext_lazy
 
-from services import cases as case_services
+from services.cases import steps as case_services
 from services.errors import (
     Conflict,
     IdempotencyKeyReused,

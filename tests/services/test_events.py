@@ -4,10 +4,10 @@ tracker/migrations/0002), every event bumps the case version by one, and the aud
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from services import audit
-from services import cases as case_services
-from services import tasks as task_services
-from services.tasks import TaskSpec
+from services.cases import invariants as audit
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
+from services.cases.tasks import TaskSpec
 from tests.services.helpers import case_at, run_task_action
 from tracker.models import Case, CaseEvent
 

@@ -1,10 +1,10 @@
-"""Deadline extensions (延期): requested by the task's unit, decided by a leader (services/tasks.py)."""
+"""Deadline extensions (延期): requested by the task's unit, decided by a leader (services/cases/tasks.py)."""
 
 from datetime import timedelta
 
 import pytest
 
-from services import tasks as task_services
+from services.cases import tasks as task_services
 from services.errors import Conflict, IllegalTransition, InvalidInput, NotFound, NotPermitted
 from tests.services.helpers import events_since, snapshot, task_at
 from tracker.models import CaseEvent, Extension, Task

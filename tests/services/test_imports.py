@@ -1,4 +1,4 @@
-"""Importing enterprises and projects from Excel (services/imports.py): all rows or none, with a preview."""
+"""Importing enterprises and projects from Excel (services/register/imports.py): all rows or none, with a preview."""
 
 import random
 from datetime import date, datetime
@@ -10,8 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook, load_workbook
 
 from services.errors import InvalidInput, NotPermitted
-from services.imports import MAX_ROWS, import_template, preview_import, run_import
-from services.uscc import generate_uscc
+from services.register.imports import MAX_ROWS, import_template, preview_import, run_import
+from services.register.uscc import generate_uscc
 from tests.factories import TierFactory, UserFactory
 from tracker.models import Enterprise, Project
 

@@ -1,10 +1,10 @@
 """A case walks the whole loop: submit → accept → decompose → work → resolve → reopen → resolve → confirm."""
 
-from services import audit
-from services import cases as case_services
-from services import tasks as task_services
-from services.tasks import TaskSpec
-from services.timeline import timeline_lines
+from services.cases import invariants as audit
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
+from services.cases.tasks import TaskSpec
+from services.cases.timeline import timeline_lines
 from tracker.models import Case, CaseEvent, Feedback, Task
 
 Kind = CaseEvent.Kind

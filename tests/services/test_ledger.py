@@ -1,4 +1,4 @@
-"""The case ledger (services/ledger.py): the .xlsx staff export, read back with openpyxl."""
+"""The case ledger (services/reports/ledger.py): the .xlsx staff export, read back with openpyxl."""
 
 from datetime import UTC, date, datetime, timedelta
 from io import BytesIO
@@ -9,10 +9,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from services import cases as case_services
-from services import tasks as task_services
-from services.ledger import LEDGER_COLUMNS, case_ledger
-from services.tasks import TaskSpec
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
+from services.cases.tasks import TaskSpec
+from services.reports.ledger import LEDGER_COLUMNS, case_ledger
 from tests.factories import EnterpriseUserFactory, ProjectFactory, make_case
 from tests.services.helpers import case_at, run_case_action
 from tracker.models import Case

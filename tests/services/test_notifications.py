@@ -1,4 +1,4 @@
-"""In-app notifications (services/notifications.py): which steps tell the enterprise, whom, with what words,
+"""In-app notifications (services/delivery/notifications.py): which steps tell the enterprise, whom, with what words,
 written with the step itself; which tell staff (the concierge, the unit given a task), never the one who acted;
 the inbox and marking notices read."""
 
@@ -8,13 +8,13 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from services import cases as case_services
-from services import notifications
-from services import tasks as task_services
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
+from services.cases.tasks import TaskSpec
+from services.delivery import notifications
+from services.delivery.notifications import mark_read, notice_for, notifications_of, on_case_event, unread_count
 from services.errors import IllegalTransition, NotFound
-from services.notifications import mark_read, notice_for, notifications_of, on_case_event, unread_count
 from services.roles import Role
-from services.tasks import TaskSpec
 from tests.factories import EnterpriseUserFactory, UserFactory
 from tests.services.helpers import case_at, run_case_action, run_task_action
 from tracker.models import Case, CaseEvent, Notification

@@ -1,4 +1,4 @@
-"""Where a case stands, told to the enterprise (services/progress.py): what happens next, by when, and whether
+"""Where a case stands, told to the enterprise (services/cases/progress.py): what happens next, by when, and whether
 it is late or waits on the enterprise."""
 
 from datetime import date, timedelta
@@ -6,10 +6,10 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from services import calendar
-from services import tasks as task_services
-from services.progress import NextStep, annotate_answer_due, next_step
-from services.tasks import TaskSpec
+from services.cases import tasks as task_services
+from services.cases.progress import NextStep, annotate_answer_due, next_step
+from services.cases.tasks import TaskSpec
+from services.time import calendar
 from tests.services.helpers import case_at, run_case_action, run_task_action
 from tracker.models import Case
 

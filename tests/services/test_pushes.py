@@ -1,5 +1,5 @@
-"""Pushes (services/pushes.py): by the channels each person chose, held outside working hours, sent once by email
-(Django's test mailbox) or to a WeCom group robot (a real HTTP receiver on 127.0.0.1), retried with backoff,
+"""Pushes (services/delivery/pushes.py): by the channels each person chose, held outside working hours, sent once by
+email (Django's test mailbox) or to a WeCom group robot (a real HTTP receiver on 127.0.0.1), retried with backoff,
 given up after PUSH_MAX_ATTEMPTS, and sent again only by an administrator.
 
 Celery runs eagerly, so what `transaction.on_commit` queues is sent in the test's thread. The clock is stopped at
@@ -16,12 +16,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core import mail
 
-from services import cases as case_services
-from services import notifications, pushes
-from services import tasks as task_services
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
+from services.cases.tasks import TaskSpec
+from services.delivery import notifications, pushes
+from services.delivery.pushes import push_window_opens
 from services.errors import NotPermitted
-from services.pushes import push_window_opens
-from services.tasks import TaskSpec
 from tests.services.helpers import at, case_at, frozen
 from tracker import tasks as celery_tasks
 from tracker.models import Case, Notification, PushDelivery

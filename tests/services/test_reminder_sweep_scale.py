@@ -16,8 +16,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from seeds.loader import load_reference_data, load_zone
-from services import reminders
-from services.calendar import WorkingCalendar
+from services.time import reminders
+from services.time.calendar import WorkingCalendar
 from tracker.models import Case, Category, HolidayOverride, Notification, PushDelivery, Reminder, Task, User
 
 SCALE = 10 if connection.vendor == "postgresql" else 1
@@ -62,7 +62,7 @@ def demo_zone(django_db_setup, django_db_blocker):
 
 
 def expected_reminders(today: date, calendar: WorkingCalendar) -> set[tuple[str, str, date]]:
-    """What the rules (services/reminders.py's docstring, DESIGN.md §5) call for, read independently: every
+    """What the rules (services/time/reminders.py's docstring, DESIGN.md §5) call for, read independently: every
     task and case in Python, lateness counted with `working_days_between` rather than the sweep's cut-off dates,
     against the thresholds of the case's category (each the zone's default when the category leaves it empty)."""
 

@@ -1,4 +1,4 @@
-"""Reminders (services/reminders.py, DESIGN.md §5): which are due, to whom, counted in working days with the
+"""Reminders (services/time/reminders.py, DESIGN.md §5): which are due, to whom, counted in working days with the
 real Chinese calendar, written once per item, kind and deadline, and held for the working morning.
 
 The clock is stopped (time-machine) at each moment named. November 2026 is a plain month (Mon 11-02 … Fri 11-13);
@@ -12,13 +12,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from services import cases as case_services
-from services import reminders
-from services import tasks as task_services
-from services.calendar import WorkingCalendar
-from services.reminders import working_days_ago
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
+from services.cases.tasks import TaskSpec
 from services.roles import Role
-from services.tasks import TaskSpec
+from services.time import reminders
+from services.time.calendar import WorkingCalendar
+from services.time.reminders import working_days_ago
 from tests.factories import (
     CategoryFactory,
     EnterpriseUserFactory,

@@ -1,4 +1,4 @@
-"""Confirming a year's holiday schedule counts its open deadlines again (services/reschedule.py, DESIGN.md §5).
+"""Confirming a year's holiday schedule counts its open deadlines again (services/time/reschedule.py, DESIGN.md §5).
 
 chinesecalendar 1.11 knows nothing of 2027, so until an administrator confirms it a 2027 deadline counts only the
 statutory holidays and weekends: Spring Festival is 除夕 Fri 02-05 to 初三 Mon 02-08, and Tue 02-09 is a working day
@@ -11,13 +11,13 @@ from datetime import date
 import chinese_calendar
 import pytest
 
-from services import calendar, reminders, reschedule
-from services import cases as case_services
-from services import tasks as task_services
-from services.reschedule import RescheduleResult
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
+from services.cases.tasks import TaskSpec
+from services.cases.timeline import describe_event
 from services.roles import Role
-from services.tasks import TaskSpec
-from services.timeline import describe_event
+from services.time import holidays, reminders, reschedule
+from services.time.reschedule import RescheduleResult
 from tests.factories import HolidayOverrideFactory, UserFactory
 from tests.services.helpers import at, case_at, frozen, task_at
 from tracker.models import Case, CaseEvent, HolidayYear, Notification, Reminder, Task
@@ -58,7 +58,7 @@ def enter_spring_festival_notice() -> None:
 def confirm_2027(zone, capture, moment) -> None:
     """The administrator confirms 2027 at `moment`; the recount runs once the confirmation commits."""
     with frozen(moment), capture(execute=True):
-        calendar.mark_year_complete(actor=zone.admin, year=2027, note="国办发明电〔2026〕X号")
+        holidays.mark_year_complete(actor=zone.admin, year=2027, note="国办发明电〔2026〕X号")
 
 
 def given_task(zone, made, **spec) -> Task:
@@ -206,7 +206,7 @@ def test_a_case_deadline_of_the_concierge_moves_and_the_concierge_is_told(short_
     # When the notice is entered and 2027 confirmed, and the recount is run
     with frozen(at("2027-02-04", 15)):
         enter_spring_festival_notice()
-        calendar.mark_year_complete(actor=zone.admin, year=2027)
+        holidays.mark_year_complete(actor=zone.admin, year=2027)
         result = reschedule.reschedule_year(year=2027)
     # Then the deadline is the next working day after the holiday, with one event, and the concierge is told
     assert result == RescheduleResult(year=2027, cases=1, moved=1, flagged=0)
@@ -232,7 +232,7 @@ def test_the_enterprises_verdict_deadline_moves_and_the_enterprise_is_told(short
     # When 2027 is confirmed with 02-09 a rest day
     with frozen(at("2027-02-04", 15)):
         enter_spring_festival_notice()
-        calendar.mark_year_complete(actor=zone.admin, year=2027)
+        holidays.mark_year_complete(actor=zone.admin, year=2027)
         reschedule.reschedule_year(year=2027)
     # Then the enterprise has a day more, and its users (not staff) are told
     moved = Case.objects.get(pk=case.pk)
@@ -252,7 +252,7 @@ def test_a_deadline_kept_without_its_count_only_moves_off_a_day_now_at_rest(shor
     # When 2027 is confirmed with 02-09 a rest day
     with frozen(at("2027-02-03", 15)):
         enter_spring_festival_notice()
-        calendar.mark_year_complete(actor=zone.admin, year=2027)
+        holidays.mark_year_complete(actor=zone.admin, year=2027)
         result = reschedule.reschedule_year(year=2027)
     # Then the one due on the new rest day runs to the next working day, with its event
     moved = Task.objects.get(pk=on_the_bridge.pk)
@@ -276,7 +276,7 @@ def test_a_make_up_working_saturday_pulls_a_deadline_earlier(short_limits):
         HolidayOverrideFactory(date=date(2027, 9, 25), is_working_day=True, note="国庆节调休上班")
         for day in (4, 5, 6, 7):
             HolidayOverrideFactory(date=date(2027, 10, day), is_working_day=False, note="国庆节")
-        calendar.mark_year_complete(actor=zone.admin, year=2027)
+        holidays.mark_year_complete(actor=zone.admin, year=2027)
         reschedule.reschedule_year(year=2027)
     # Then the second working day is the Saturday
     moved = Task.objects.get(pk=task.pk)
@@ -316,7 +316,7 @@ def test_finding_what_to_move_takes_the_same_queries_for_any_number_of_items(
     # Given many open tasks and cases whose 2027 deadlines are already counted under the confirmed notice
     with frozen(at("2027-02-02", 9)):
         enter_spring_festival_notice()
-        calendar.mark_year_complete(actor=zone.admin, year=2027)
+        holidays.mark_year_complete(actor=zone.admin, year=2027)
     for _ in range(4):
         given_task(zone, at("2027-02-02"))
         with frozen(at("2027-02-02")):

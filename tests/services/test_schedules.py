@@ -1,9 +1,9 @@
-"""services.schedules: the periodic work is created once and what administrators change is kept."""
+"""services.time.schedules: the periodic work is created once and what administrators change is kept."""
 
 import pytest
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from services.schedules import PERIODIC_TASKS, ensure_periodic_tasks
+from services.time.schedules import PERIODIC_TASKS, ensure_periodic_tasks
 from tracker.celery import app
 
 pytestmark = pytest.mark.django_db

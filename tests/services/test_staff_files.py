@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from services import cases as case_services
-from services import tasks as task_services
-from services.attachments import submit_case_with_files
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
+from services.cases.attachments import submit_case_with_files
+from services.cases.tasks import TaskSpec
 from services.errors import InvalidInput, NotFound
 from services.selectors import attachments_visible_to
-from services.tasks import TaskSpec
 from tests.services.helpers import case_at
 from tests.services.test_attachments import EXE, PDF
 from tracker.models import Attachment, Case, CaseEvent, Notification, Task
@@ -235,7 +235,7 @@ def test_a_registration_with_a_bad_file_writes_nothing(zone, private_media):
 
 
 def test_the_timeline_says_who_registered_the_case_and_from_where(zone):
-    from services.timeline import describe_event
+    from services.cases.timeline import describe_event
 
     case = _register(zone, channel=Case.Channel.WALK_IN)
     assert describe_event(case.events.get(kind=CaseEvent.Kind.SUBMITTED)) == "张三 登记了诉求（来访）"

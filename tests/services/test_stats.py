@@ -1,4 +1,4 @@
-"""The leaders' dashboard (services/stats.py): each figure on a small hand-made zone, the scope of each role,
+"""The leaders' dashboard (services/reports/stats.py): each figure on a small hand-made zone, the scope of each role,
 zeros for anonymous users, and a constant number of queries whatever the amount of data."""
 
 import json
@@ -11,16 +11,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from services import cases as case_services
-from services.calendar import working_days_between
-from services.stats import (
+from services.cases import steps as case_services
+from services.cases.tasks import TaskSpec, decompose_case
+from services.reports.stats import (
     contact_since,
     dashboard,
     enterprises_without_contact,
     task_department_expression,
     tasks_completed_on_time_q,
 )
-from services.tasks import TaskSpec, decompose_case
+from services.time.calendar import working_days_between
 from tests.factories import (
     CategoryFactory,
     DepartmentFactory,

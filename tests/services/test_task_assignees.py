@@ -1,14 +1,14 @@
-"""Who may be named a task's 承办人: only the people of the unit it is given to (services.tasks.people_of_units),
+"""Who may be named a task's 承办人: only the people of the unit it is given to (services.cases.tasks.people_of_units),
 never an administrator or an enterprise's user — in a decomposition and in a re-dispatch alike."""
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from services import tasks as task_services
+from services.cases import tasks as task_services
+from services.cases.tasks import TaskSpec
 from services.errors import InvalidInput
 from services.roles import Role
-from services.tasks import TaskSpec
 from tests.factories import DepartmentFactory, TaskForceFactory, UserFactory
 from tests.services.helpers import case_at, snapshot
 from tracker.models import Case, Task

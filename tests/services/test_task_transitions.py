@@ -1,16 +1,17 @@
-"""The task state machine (services/states.py TASK_MOVES) and decomposition (services/tasks.py)."""
+"""The task state machine (services/states.py TASK_MOVES) and decomposition (services/cases/tasks.py)."""
 
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from services import audit, calendar
-from services import cases as case_services
-from services import tasks as task_services
+from services.cases import invariants as audit
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
+from services.cases.tasks import TaskSpec
 from services.errors import IllegalTransition, InvalidInput, NotFound, StaleVersion
 from services.states import TASK_MOVES, task_actions_allowed
-from services.tasks import TaskSpec
+from services.time import calendar
 from tests.factories import UserFactory
 from tests.services.helpers import TASK_ACTORS, case_at, events_since, run_task_action, snapshot, task_at
 from tracker.models import Case, CaseEvent, Task

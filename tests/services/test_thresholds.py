@@ -1,5 +1,5 @@
-"""Escalation thresholds per category (services/reference.py): administrators change a category's limits and its
-督办 thresholds, each change is recorded, and the next reminder sweep and the leader's cards count with them.
+"""Escalation thresholds per category (services/register/reference.py): administrators change a category's limits and
+its 督办 thresholds, each change is recorded, and the next reminder sweep and the leader's cards count with them.
 
 The clock is stopped at each moment named. November 2026 is a plain month: Mon 11-02 … Fri 11-06, Mon 11-09 …
 Fri 11-13. A task due Tuesday 11-03 is one working day late on Wednesday, three on Friday 11-06, five on Tuesday
@@ -10,12 +10,13 @@ from datetime import date
 
 import pytest
 
-from services import reference, reminders
-from services import tasks as task_services
+from services.cases import tasks as task_services
+from services.cases.tasks import TaskSpec
 from services.errors import InvalidInput, NotPermitted
-from services.reference import change_category_limits
-from services.supervision import attention
-from services.tasks import TaskSpec
+from services.register import reference
+from services.register.reference import change_category_limits
+from services.reports.supervision import attention
+from services.time import reminders
 from tests.factories import CategoryFactory, UserFactory, make_case
 from tests.services.helpers import at, case_at, frozen, run_case_action
 from tracker.models import Case, Category, Notification, ReferenceChange, Reminder, Task

@@ -1,4 +1,4 @@
-"""Unified social credit codes (services/uscc.py, GB 32100-2015): malformed codes are refused naming the field;
+"""Unified social credit codes (services/register/uscc.py, GB 32100-2015): malformed codes are refused naming the field;
 a well-formed code with a wrong check character is accepted and flagged."""
 
 import random
@@ -6,7 +6,7 @@ import random
 import pytest
 
 from services.errors import InvalidInput
-from services.uscc import ALPHABET, check_character, generate_uscc, parse_uscc
+from services.register.uscc import ALPHABET, check_character, generate_uscc, parse_uscc
 
 
 def _with_check(first17: str) -> str:

@@ -9,14 +9,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from services import calendar
-from services import cases as case_services
-from services import tasks as task_services
-from services.attachments import add_case_information, submit_case_with_files
-from services.deadlines import annotate_case_deadlines, cases_due_between_q, overdue_cases_q
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
+from services.cases.attachments import add_case_information, submit_case_with_files
+from services.cases.tasks import TaskSpec
+from services.cases.timeline import describe_event
 from services.errors import InvalidInput
-from services.tasks import TaskSpec
-from services.timeline import describe_event
+from services.time import calendar
+from services.time.deadlines import annotate_case_deadlines, cases_due_between_q, overdue_cases_q
 from tests.services.helpers import after_verdict_window, at, case_at, frozen, run_case_action, snapshot
 from tracker.models import Case, CaseEvent, Feedback, Notification, Task
 

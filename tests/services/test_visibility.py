@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from services import cases as case_services
+from services.cases import steps as case_services
+from services.cases.tasks import TaskSpec, decompose_case, redispatch_task, return_task
 from services.selectors import cases_visible_to, enterprises_visible_to, projects_visible_to, tasks_visible_to
-from services.tasks import TaskSpec, decompose_case, redispatch_task, return_task
 from tests.factories import EnterpriseFactory, ProjectFactory, UserFactory
 from tracker.models import Case, Enterprise, Project, Task, User
 

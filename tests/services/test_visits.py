@@ -1,12 +1,12 @@
-"""Visits (services/visits.py): a concierge records a visit, and each problem found there becomes a case."""
+"""Visits (services/cases/visits.py): a concierge records a visit, and each problem found there becomes a case."""
 
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
+from services.cases.visits import ProblemSpec, record_visit
 from services.errors import InvalidInput, NotFound, NotPermitted
-from services.visits import ProblemSpec, record_visit
 from tests.factories import ProjectFactory
 from tracker.models import Case, CaseEvent, CaseNumberSequence, Visit
 

@@ -1,4 +1,4 @@
-"""Webhooks out (services/webhooks.py, tracker/tasks.py) against a real HTTP receiver on 127.0.0.1.
+"""Webhooks out (services/delivery/webhooks.py, tracker/tasks.py) against a real HTTP receiver on 127.0.0.1.
 
 Celery runs eagerly here, so what `transaction.on_commit` queues is sent in the test's thread; the receiver is a
 `ThreadingHTTPServer` that records every request and answers as each test scripts it.
@@ -20,10 +20,10 @@ from django.db import connection
 from django.utils import timezone
 from requests.structures import CaseInsensitiveDict
 
-from services import cases as case_services
-from services import tasks as task_services
-from services import webhooks
-from services.tasks import TaskSpec
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
+from services.cases.tasks import TaskSpec
+from services.delivery import webhooks
 from tests.services.helpers import case_at, race, task_at
 from tracker import tasks as celery_tasks
 from tracker.celery import app as celery_app

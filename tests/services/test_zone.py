@@ -1,11 +1,11 @@
-"""The zone's register (services/zone.py): enterprises keyed by credit code, projects, linked staff."""
+"""The zone's register (services/register/zone.py): enterprises keyed by credit code, projects, linked staff."""
 
 from decimal import Decimal
 
 import pytest
 
 from services.errors import Conflict, InvalidInput, NotPermitted
-from services.zone import register_enterprise, register_project
+from services.register.zone import register_enterprise, register_project
 from tests.factories import TierFactory
 from tracker.models import Enterprise, Project
 from tracker.models.zone import Industry

@@ -12,22 +12,22 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from services import cases as case_services
-from services import tasks as task_services
-from services.clocks import long_pauses_q
-from services.deadlines import (
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
+from services.cases.clocks import long_pauses_q
+from services.cases.timeline import describe_event
+from services.permissions import can_register_cases, case_actions_for
+from services.reports.ledger import case_ledger
+from services.roles import Role
+from services.selectors import case_timeline, cases_visible_to, my_cases_q
+from services.states import FINAL_CASE_STATES
+from services.time.deadlines import (
     annotate_case_deadlines,
     cases_due_between_q,
     is_task_overdue,
     overdue_cases_q,
     rest_of_week,
 )
-from services.ledger import case_ledger
-from services.permissions import can_register_cases, case_actions_for
-from services.roles import Role
-from services.selectors import case_timeline, cases_visible_to, my_cases_q
-from services.states import FINAL_CASE_STATES
-from services.timeline import describe_event
 from tracker.admin.base import (
     TEXTAREA,
     ActionForm,

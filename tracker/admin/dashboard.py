@@ -1,4 +1,4 @@
-"""The leaders' dashboard: the figures of `services.stats.dashboard`, each linked to the list behind it."""
+"""The leaders' dashboard: the figures of `services.reports.stats.dashboard`, each linked to the list behind it."""
 
 from urllib.parse import urlencode
 
@@ -12,11 +12,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from services.calendar import WorkingCalendar
 from services.permissions import can_decide_extension
-from services.stats import dashboard
-from services.supervision import attention
-from services.tasks import unit_name
+from services.reports.stats import dashboard
+from services.reports.supervision import attention
+from services.time.calendar import WorkingCalendar
+from services.units import unit_name
 
 _STATUS_COLOURS = {
     "submitted": "#d97706",

@@ -2,7 +2,7 @@
 重新交办.
 
 A task names a unit (a task force or a department), then optionally its 承办人 among the people of that unit only
-(`services.tasks.people_of_units`). The units and their people are read once per page, whatever the number of rows
+(`services.cases.tasks.people_of_units`). The units and their people are read once per page, whatever the number of rows
 or of staff; the page embeds who belongs to which unit (`json_script`) so that decompose.js narrows the 承办人 list
 as the unit changes. Without JavaScript the list is grouped by unit, and the service refuses anyone outside it.
 """
@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from services import calendar
-from services import tasks as task_services
+from services.cases import tasks as task_services
+from services.time import calendar
 from tracker.admin.base import ActionForm, DateField, place_row_error
 from tracker.admin.due_dates import RestDayMoves, hint_rest_days
 from tracker.models import Case, Department, Task, TaskForce

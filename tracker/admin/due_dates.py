@@ -16,7 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from services import calendar
+from services.time import calendar
 
 
 class RestDayMoves:

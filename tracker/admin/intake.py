@@ -1,7 +1,7 @@
 """登记诉求: staff register a case received by phone, from the 12345 hotline or at a walk-in.
 
 The page is the case list's "add" page (`/admin/tracker/case/add/`). It parses what the concierge typed and calls
-`services.attachments.submit_case_with_files` — `submit_case` with its files, all or nothing, as the portal does;
+`services.cases.attachments.submit_case_with_files` — `submit_case` with its files, all or nothing, as the portal does;
 the service decides for whom the person may file and checks every field. The enterprise is found by name or
 credit code through Django admin's autocomplete, asking EnterpriseAdmin's search for only the enterprises the
 person may file for (`services.selectors.enterprises_filed_for_by`); the projects of the chosen enterprise are
@@ -18,8 +18,8 @@ from django.urls import path, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from services import attachments as attachment_services
-from services.cases import INTAKE_CHANNELS
+from services.cases import attachments as attachment_services
+from services.cases.steps import INTAKE_CHANNELS
 from services.errors import NotFound, ServiceError
 from services.permissions import can_register_cases
 from services.selectors import enterprises_filed_for_by, projects_filed_for_by

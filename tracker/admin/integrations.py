@@ -1,5 +1,5 @@
 """API tokens, webhook subscriptions and the webhook delivery log: administrators only. Every change goes
-through `services.api_tokens` and `services.webhooks`."""
+through `services.api_tokens` and `services.delivery.webhooks`."""
 
 import json
 
@@ -12,7 +12,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from services import api_tokens, webhooks
+from services import api_tokens
+from services.delivery import webhooks
 from services.errors import InvalidInput, ServiceError
 from services.roles import Role, has_role
 from tracker.admin.base import ReadOnlyAdmin, ReadOnlyInline

@@ -9,8 +9,8 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from services import notifications as notification_services
-from services import pushes as push_services
+from services.delivery import notifications as notification_services
+from services.delivery import pushes as push_services
 from services.errors import ServiceError
 from tracker.admin.base import ReadOnlyAdmin
 from tracker.admin.integrations import AdministratorsOnly

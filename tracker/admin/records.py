@@ -7,8 +7,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from services.stats import SATISFIED_RATINGS
-from services.timeline import describe_event
+from services.cases.timeline import describe_event
+from services.reports.stats import SATISFIED_RATINGS
 from tracker.admin.base import ScopedAdmin
 from tracker.models import Attachment, CaseEvent, Feedback
 

@@ -9,10 +9,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from services import calendar as calendar_services
-from services import egress, reference
+from services.delivery import egress
 from services.errors import InvalidInput, ServiceError
+from services.register import reference
 from services.selectors import task_forces_visible_to
+from services.time import calendar as calendar_services
+from services.time import holidays
 from tracker.admin.base import ReadOnlyAdmin, key_or_none
 from tracker.models import Category, Department, HolidayOverride, HolidayYear, ReferenceChange, TaskForce, Tier, User
 
@@ -42,7 +44,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 class DepartmentForm(forms.ModelForm):
-    """The robot's address must be a public one (services.egress); typed without a scheme, https is assumed."""
+    """The robot's address must be a public one (services.delivery.egress); typed without a scheme, https is assumed."""
 
     wecom_webhook_url = Department._meta.get_field("wecom_webhook_url").formfield(assume_scheme="https")
 
@@ -67,7 +69,7 @@ class DepartmentAdmin(ReferenceAdmin):
         return bool(department.wecom_webhook_url)
 
 
-# Categories: limits and escalation thresholds saved through services.reference ---------------------------------
+# Categories: limits and escalation thresholds saved through services.register.reference -------------------------------
 
 THRESHOLD_HELP = {
     "yellow_after_days": _("事项逾期满这些工作日，报责任部门负责人（黄牌督办）。留空则用系统默认：%(days)d 个工作日"),
@@ -140,7 +142,7 @@ class CategoryForm(forms.ModelForm):
 @admin.register(Category)
 class CategoryAdmin(ReferenceAdmin):
     """Administrators set each category's limits and escalation thresholds; every change is saved by
-    services.reference (which checks it and records it) and listed on the category's page."""
+    services.register.reference (which checks it and records it) and listed on the category's page."""
 
     form = CategoryForm
     list_display = [
@@ -320,7 +322,7 @@ class HolidayYearForm(forms.ModelForm):
         cleaned = super().clean()
         if cleaned.get("year") is not None:
             try:
-                calendar_services.check_year_complete(year=cleaned["year"], note=cleaned.get("note", ""))
+                holidays.check_year_complete(year=cleaned["year"], note=cleaned.get("note", ""))
             except InvalidInput as error:
                 for field, messages in error.fields.items():
                     for message in messages:
@@ -373,7 +375,7 @@ class HolidayYearAdmin(admin.ModelAdmin):
         return super().changeform_view(request, object_id, form_url, context)
 
     def save_model(self, request, obj, form, change):
-        saved = calendar_services.mark_year_complete(
+        saved = holidays.mark_year_complete(
             actor=request.user, year=form.cleaned_data["year"], note=form.cleaned_data.get("note", "")
         )
         obj.pk, obj.completed_by, obj.completed_at = saved.pk, saved.completed_by, saved.completed_at

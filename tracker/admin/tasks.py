@@ -10,16 +10,16 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from services import calendar
-from services import tasks as task_services
-from services.deadlines import is_task_overdue, overdue_tasks_q, rest_of_week, tasks_due_between_q
+from services.cases import tasks as task_services
+from services.cases.timeline import describe_event
 from services.permissions import extension_actions_for, task_actions_for
-from services.reminders import EscalationDates
+from services.reports.stats import task_department_expression, tasks_completed_on_time_q
+from services.reports.supervision import carded_tasks_q
 from services.selectors import task_forces_visible_to, task_unit_q, tasks_visible_to
 from services.states import OPEN_TASK_STATES, WORKING_TASK_STATES
-from services.stats import task_department_expression, tasks_completed_on_time_q
-from services.supervision import carded_tasks_q
-from services.timeline import describe_event
+from services.time import calendar
+from services.time.deadlines import is_task_overdue, overdue_tasks_q, rest_of_week, tasks_due_between_q
+from services.time.reminders import EscalationDates
 from tracker.admin.base import (
     TEXTAREA,
     ActionForm,

@@ -17,13 +17,13 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from services.cases.visits import ProblemSpec, record_visit, visit_choices
 from services.errors import InvalidInput, ServiceError
-from services.imports import import_template, preview_import, run_import
 from services.permissions import is_linked_concierge
+from services.register.imports import import_template, preview_import, run_import
+from services.reports.stats import contact_since, enterprises_without_contact
 from services.roles import is_zone_wide
 from services.selectors import concierge_of_q, enterprises_visible_to, projects_visible_to
-from services.stats import contact_since, enterprises_without_contact
-from services.visits import ProblemSpec, record_visit, visit_choices
 from tracker.admin.base import DateField, ScopedAdmin, place_row_error, show_refusal
 from tracker.models import Case, Category, Enterprise, Project, Visit
 

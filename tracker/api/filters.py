@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField
 
-from services.deadlines import overdue_cases_q, overdue_tasks_q
+from services.time.deadlines import overdue_cases_q, overdue_tasks_q
 from tracker.models import Case, Enterprise, Project, Task
 from tracker.models.zone import Industry
 

@@ -6,10 +6,10 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from services import webhooks
+from services.cases.timeline import describe_event
+from services.delivery import webhooks
 from services.permissions import case_actions_for
 from services.selectors import event_note_for, projects_visible_to, task_forces_visible_to
-from services.timeline import describe_event
 from tracker.models import (
     Attachment,
     Case,

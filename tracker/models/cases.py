@@ -18,7 +18,7 @@ class Category(models.Model):
     task_days = models.PositiveSmallIntegerField(_("办理时限（工作日）"), default=10)
     verdict_days = models.PositiveSmallIntegerField(_("验收时限（工作日）"), default=5)
     # Escalation thresholds (督办), in working days past the deadline; empty means the zone's default (settings
-    # REMINDER_*_AFTER_DAYS). Changed through services.reference, which records each change.
+    # REMINDER_*_AFTER_DAYS). Changed through services.register.reference, which records each change.
     yellow_after_days = models.PositiveSmallIntegerField(
         _("黄牌督办（逾期工作日）"), null=True, blank=True, help_text=_("留空则用系统默认值")
     )
@@ -138,11 +138,11 @@ class Case(models.Model):
     redo_due_on = models.DateField(_("重办期限"), null=True, blank=True)
     # What the live one of those three deadlines counts: `deadline_working_days` working days after
     # `deadline_counted_from` (a pause adds its working days). When next year's holidays are confirmed, the
-    # deadline is counted again from here (services.reschedule). Empty for deadlines set before this was kept.
+    # deadline is counted again from here (services.time.reschedule). Empty for deadlines set before this was kept.
     deadline_counted_from = models.DateField(_("期限起算日"), null=True, blank=True)
     deadline_working_days = models.PositiveSmallIntegerField(_("期限工作日数"), null=True, blank=True)
     # Set while the case waits for information asked of the enterprise (挂起): its deadlines and its tasks' stand
-    # still (services.clocks); the pause itself is a ClockPause row.
+    # still (services.cases.clocks); the pause itself is a ClockPause row.
     clock_paused_at = models.DateTimeField(_("挂起时间"), null=True, blank=True)
     answer = models.TextField(_("办结答复"), blank=True)
     submitted_at = models.DateTimeField(_("提交时间"), default=timezone.now)

@@ -35,7 +35,7 @@ class Notification(models.Model):
         CLOCK_PAUSED = "clock_paused", _("诉求挂起，办理时限暂停")
         CLOCK_RESUMED = "clock_resumed", _("恢复计时，期限顺延")
         DEADLINE_MOVED = "deadline_moved", _("期限按节假日安排调整")
-        # Reminders and escalations (services.reminders): a reminder's notice has its kind's code and label
+        # Reminders and escalations (services.time.reminders): a reminder's notice has its kind's code and label
         TASK_DUE_TOMORROW = Reminder.Kind.TASK_DUE_TOMORROW.value, Reminder.Kind.TASK_DUE_TOMORROW.label
         TASK_DUE_TODAY = Reminder.Kind.TASK_DUE_TODAY.value, Reminder.Kind.TASK_DUE_TODAY.label
         TASK_OVERDUE = Reminder.Kind.TASK_OVERDUE.value, Reminder.Kind.TASK_OVERDUE.label

@@ -3,7 +3,7 @@ page shows it)."""
 
 from django.conf import settings
 
-from services.notifications import unread_count
+from services.delivery.notifications import unread_count
 
 
 def portal(request) -> dict:

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
-from services.attachments import ALLOWED_TYPES
+from services.cases.files import ALLOWED_TYPES
 from services.errors import InvalidInput, ServiceError
 from tracker.models import Case, Category, Feedback, Project
 

@@ -18,15 +18,15 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from services import accounts as account_services
-from services import attachments as attachment_services
-from services import cases as case_services
-from services import notifications as notification_services
+from services.cases import attachments as attachment_services
+from services.cases import steps as case_services
+from services.cases.progress import annotate_answer_due, next_step, next_steps, open_info_request
+from services.cases.timeline import NOTE_IN_SENTENCE, describe_event
+from services.delivery import notifications as notification_services
 from services.errors import NotFound, ServiceError, TooManyRequests
 from services.permissions import case_actions_for
-from services.progress import annotate_answer_due, next_step, next_steps, open_info_request
 from services.selectors import attachments_visible_to, cases_visible_to, event_note_for, timeline_for
 from services.states import FINAL_CASE_STATES, OPEN_CASE_STATES
-from services.timeline import NOTE_IN_SENTENCE, describe_event
 from tracker import logs
 from tracker.models import Case, Category, Feedback
 from tracker.portal import forms

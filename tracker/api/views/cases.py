@@ -12,14 +12,14 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 
-from services import attachments as attachment_services
-from services import cases as case_services
-from services import tasks as task_services
-from services.deadlines import annotate_case_deadlines
+from services.cases import attachments as attachment_services
+from services.cases import steps as case_services
+from services.cases import tasks as task_services
+from services.cases.tasks import TaskSpec
 from services.errors import InvalidInput, NotFound
+from services.register.uscc import parse_uscc
 from services.selectors import attachments_visible_to, cases_visible_to, timeline_for
-from services.tasks import TaskSpec
-from services.uscc import parse_uscc
+from services.time.deadlines import annotate_case_deadlines
 from tracker import logs
 from tracker.api import filters, serializers
 from tracker.api.pagination import Cursor

@@ -10,7 +10,8 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from services import stats, webhooks
+from services.delivery import webhooks
+from services.reports import stats
 from tracker.api import serializers
 from tracker.api.views.base import IDEMPOTENCY_KEY, WriteMixin, validated
 
@@ -18,7 +19,7 @@ from tracker.api.views.base import IDEMPOTENCY_KEY, WriteMixin, validated
 class StatsView(APIView):
     @extend_schema(
         responses={200: OpenApiTypes.OBJECT},
-        summary="The dashboard figures over what the caller may see (services.stats.dashboard)",
+        summary="The dashboard figures over what the caller may see (services.reports.stats.dashboard)",
     )
     def get(self, request):
         return Response(stats.dashboard(user=request.user, today=timezone.localdate()))

@@ -7,7 +7,7 @@ from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 
-from services import tasks as task_services
+from services.cases import tasks as task_services
 from services.permissions import task_actions_for
 from services.selectors import tasks_visible_to
 from tracker.api import filters, serializers

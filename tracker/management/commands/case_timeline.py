@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from services.timeline import timeline_lines
+from services.cases.timeline import timeline_lines
 from tracker.models import Case
 
 

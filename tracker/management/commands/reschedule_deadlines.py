@@ -1,12 +1,12 @@
 """`manage.py reschedule_deadlines 2027`: count again every open deadline that touches a confirmed year.
 
-Confirming a year's holiday schedule queues this in a worker (`services.reschedule`); run it by hand when the broker
-was down at that moment. Safe to repeat: what is already right is left alone.
+Confirming a year's holiday schedule queues this in a worker (`services.time.reschedule`); run it by hand when the
+broker was down at that moment. Safe to repeat: what is already right is left alone.
 """
 
 from django.core.management.base import BaseCommand
 
-from services.reschedule import reschedule_year
+from services.time.reschedule import reschedule_year
 
 
 class Command(BaseCommand):

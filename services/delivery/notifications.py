@@ -2,16 +2,16 @@
 
 A notice is written by `states.record_event`, in the transaction of the change it reports: to every active user
 of the case's enterprise, or to the staff the step concerns (the concierge, the unit given a task), never to the
-one who made the change. The pushes (email, WeCom) each recipient chose are written with it (`services.pushes`).
-Reminders write their notices in `services.reminders`. Reading is a selector; marking read is the only change a
-notice ever sees.
+one who made the change. The pushes (email, WeCom) each recipient chose are written with it
+(`services.delivery.pushes`). Reminders write their notices in `services.time.reminders`. Reading is a selector;
+marking read is the only change a notice ever sees.
 """
 
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from services import pushes
+from services.delivery import pushes
 from services.errors import NotFound
 from services.roles import Role
 from tracker.models import Case, CaseEvent, Notification, Task, User

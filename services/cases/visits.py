@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from services.cases import check_case_fields, submit_case
+from services.cases.steps import check_case_fields, submit_case
 from services.errors import NotFound, NotPermitted
 from services.permissions import is_linked_concierge
 from services.roles import is_zone_wide

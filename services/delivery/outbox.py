@@ -1,5 +1,5 @@
-"""What the two outboxes (webhook deliveries in `services.webhooks`, pushes in `services.pushes`) share: handing
-written rows to the worker without failing the request when the broker is down, and the retry backoff."""
+"""What the two outboxes (webhook deliveries in `services.delivery.webhooks`, pushes in `services.delivery.pushes`)
+share: handing written rows to the worker without failing the request when the broker is down, and the retry backoff."""
 
 import logging
 from collections.abc import Iterable

@@ -1,7 +1,7 @@
 """Case lifecycle: submit, accept, decline, withdraw, add information, resolve, verdicts, callback, reassign.
 
 Each function checks permission, locks the case, checks the transition, writes, and records its event —
-all in one transaction. Task-level steps are in `services.tasks`.
+all in one transaction. Task-level steps are in `services.cases.tasks`.
 """
 
 from django.conf import settings
@@ -9,7 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from services import calendar, clocks
+from services.cases import clocks
+from services.cases.files import check_uploads, store_files
+from services.cases.transitions import apply_transition, record_event
 from services.errors import IllegalTransition, InvalidInput, NotFound, NotPermitted
 from services.locking import lock_case
 from services.permissions import can_act_for_enterprise, can_handle_case, can_reassign, can_submit_for
@@ -17,12 +19,11 @@ from services.roles import Role, has_role
 from services.states import (
     OPEN_TASK_STATES,
     VERDICT_ACTIONS,
-    apply_transition,
     case_actions_allowed,
     check_version,
-    record_event,
     require_case_step,
 )
+from services.time import calendar
 from services.validation import FieldErrors, require_text
 from tracker.models import (
     Case,
@@ -235,8 +236,6 @@ def add_case_info(*, actor: User, case: Case | int, note: str, files=(), resume_
     """Add information to an open case (the enterprise, or the staff handling it): a note, files, or both, in one
     event. The files are checked as the portal's are and shown to the enterprise too. The enterprise's own
     addition ends a pause (unless `resume_clock` is False: a caller adding more in the same step ends it)."""
-    from services.attachments import check_uploads, store_files  # attachments → this module
-
     files = list(files)
     with transaction.atomic():
         case = lock_case(actor, case)
@@ -256,7 +255,7 @@ def add_case_info(*, actor: User, case: Case | int, note: str, files=(), resume_
 
 def request_case_info(*, actor: User, case: Case | int, note: str, pause: bool = True) -> Case:
     """The concierge asks the enterprise for more information or files; the enterprise is notified. With `pause`
-    (the default) the case's clocks stop until the enterprise answers (挂起, `services.clocks`)."""
+    (the default) the case's clocks stop until the enterprise answers (挂起, `services.cases.clocks`)."""
     with transaction.atomic():
         case = lock_case(actor, case)
         _require(can_handle_case(actor, case))
@@ -291,8 +290,6 @@ def resume_case_clock(*, actor: User, case: Case | int, note: str = "") -> Case:
 def resolve_case(*, actor: User, case: Case | int, answer: str, expected_version: int | None = None, files=()) -> Case:
     """The concierge answers the enterprise, with any files of the answer (the enterprise sees them); refused
     while any task is open. Starts the verdict window."""
-    from services.attachments import check_uploads, store_files  # attachments → this module
-
     files = list(files)
     with transaction.atomic():
         case = lock_case(actor, case)

@@ -9,7 +9,7 @@ so the new deadline's reminders are due again.
 
 The escalation thresholds are the case's category's (an administrator sets them per category; empty means the
 zone's default, REMINDER_YELLOW_AFTER_DAYS, REMINDER_RED_AFTER_DAYS, REMINDER_ACCEPT_ESCALATE_AFTER_DAYS; see
-services.reference). A change applies from the next sweep. With N, M and E the category's yellow, red and
+services.register.reference). A change applies from the next sweep. With N, M and E the category's yellow, red and
 escalation thresholds, in working days:
 - a task due on the next working day → its assignee (or its unit); due today → the same;
 - a task overdue → the assignee and the task force's lead; overdue by N → the department head (黄牌督办);
@@ -29,13 +29,13 @@ from datetime import date, datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from services import pushes
-from services.calendar import WorkingCalendar
-from services.deadlines import clock_running_q
-from services.notifications import linked_leader, task_workers
-from services.reference import category_thresholds, default_thresholds
+from services.delivery import pushes
+from services.delivery.notifications import linked_leader, task_workers
+from services.register.reference import category_thresholds, default_thresholds
 from services.roles import Role
 from services.states import WORKING_TASK_STATES
+from services.time.calendar import WorkingCalendar
+from services.time.deadlines import clock_running_q
 from tracker.models import Case, Notification, Reminder, Task, User
 
 Kind = Reminder.Kind
@@ -77,7 +77,7 @@ class Cutoffs:
 
 @dataclass(frozen=True)
 class EscalationDates:
-    """Each category's cut-off dates on one day, from its own thresholds (services.reference); `default` for a
+    """Each category's cut-off dates on one day, from its own thresholds (services.register.reference); `default` for a
     category that sets none, or one created since they were read."""
 
     by_category: dict[int, Cutoffs]

@@ -1,22 +1,20 @@
 """Summaries pushed by email: each staff member's morning digest, and the leaders' weekly summary with the
-dashboard figures and the Excel ledger attached. Written as push outbox rows (`services.pushes`), once per
+dashboard figures and the Excel ledger attached. Written as push outbox rows (`services.delivery.pushes`), once per
 person and day (or week) by their dedupe key, and sent from the working morning on."""
 
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from services import pushes
-from services.calendar import WorkingCalendar
-from services.deadlines import overdue_tasks_q
-from services.ledger import case_ledger
+from services.delivery import compose, pushes
+from services.reports.stats import dashboard
 from services.roles import Role
-from services.selectors import cases_visible_to, my_cases_q, task_unit_q
-from services.states import OPEN_CASE_STATES, WORKING_TASK_STATES
-from services.stats import dashboard
+from services.selectors import my_cases_q, task_unit_q
+from services.states import WORKING_TASK_STATES
+from services.time.calendar import WorkingCalendar
+from services.time.deadlines import overdue_tasks_q
 from tracker.models import Case, PushDelivery, Task, User
 
 CS = Case.Status
@@ -72,7 +70,7 @@ def daily_digest(user: User, today: date) -> str | None:
         return None
     if in_progress:
         lines.append(_("办理中的诉求：%(count)d 件") % {"count": in_progress})
-    lines.append(_("打开工作台：%(url)s") % {"url": pushes.site_url("/admin/")})
+    lines.append(_("打开工作台：%(url)s") % {"url": compose.site_url("/admin/")})
     return "\n".join(lines)
 
 
@@ -146,18 +144,8 @@ def weekly_summary(user: User, today: date) -> str:
     slow = figures["overdue_tasks_by_department"][:5]
     if slow:
         lines.append(_("逾期事项最多的单位：%(list)s") % {"list": "，".join(f"{r['name']} {r['count']}" for r in slow)})
-    lines.append(_("附件为在办及近七天办结诉求的台账。看板：%(url)s") % {"url": pushes.site_url("/admin/dashboard/")})
+    lines.append(_("附件为在办及近七天办结诉求的台账。看板：%(url)s") % {"url": compose.site_url("/admin/dashboard/")})
     return "\n".join(lines)
-
-
-def weekly_ledger(user: User, now: datetime | None = None) -> tuple[str, bytes]:
-    """The ledger attached to a leader's summary: cases open now or closed in the last seven days."""
-    now = now or timezone.now()
-    cases = cases_visible_to(user).filter(
-        Q(status__in=[*OPEN_CASE_STATES, CS.RESOLVED]) | Q(closed_at__gte=now - timedelta(days=7))
-    )
-    today = timezone.localdate(now)
-    return f"台账-{today.isoformat()}.xlsx", case_ledger(cases.order_by("-submitted_at", "-id"), today=today)
 
 
 def write_weekly_summaries(now: datetime | None = None) -> int:

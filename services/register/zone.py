@@ -8,8 +8,8 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from services.errors import Conflict, InvalidInput, NotPermitted
+from services.register.uscc import parse_uscc
 from services.roles import Role, has_role
-from services.uscc import parse_uscc
 from services.validation import FieldErrors
 from tracker.models import Enterprise, Project, Tier, User
 from tracker.models.zone import Industry

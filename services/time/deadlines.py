@@ -3,7 +3,7 @@ ledger and (later) the reminder sweep, so every place counts the same items.
 
 A case is waiting on someone while it is submitted (to be accepted by `accept_due_on`), in progress (its open
 tasks by their `due_on`; after the enterprise sent it back, the concierge by `redo_due_on`) or resolved (the
-enterprise's verdict by `verdict_due_on`, then a callback). A paused case (挂起, `services.clocks`) waits on the
+enterprise's verdict by `verdict_due_on`, then a callback). A paused case (挂起, `services.cases.clocks`) waits on the
 enterprise: neither it nor its tasks are overdue or coming due until its clocks run again.
 """
 
@@ -19,7 +19,7 @@ CS = Case.Status
 
 
 def clock_running_q(prefix: str = "") -> Q:
-    """Cases (or, with prefix "case__", their tasks) whose clocks run: not paused (挂起, services.clocks)."""
+    """Cases (or, with prefix "case__", their tasks) whose clocks run: not paused (挂起, services.cases.clocks)."""
     return Q(**{f"{prefix}clock_paused_at__isnull": True})
 
 

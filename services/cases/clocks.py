@@ -1,6 +1,6 @@
 """Paused clocks (挂起): while a case waits for information asked of the enterprise, its deadlines stand still.
 
-The concierge pauses a case when asking the enterprise for information (`services.cases.request_case_info`): a
+The concierge pauses a case when asking the enterprise for information (`services.cases.steps.request_case_info`): a
 `ClockPause` row records who, why and when, and `Case.clock_paused_at` marks the case, so no reminder, overdue
 badge or escalation counts against anyone while the zone waits. The pause ends when someone of the enterprise
 adds information, when the concierge or a leader resumes the clock, or when the case leaves the states that have
@@ -18,9 +18,10 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from services.calendar import WorkingCalendar
-from services.reminders import working_days_ago
-from services.states import OPEN_TASK_STATES, record_event
+from services.cases.transitions import record_event
+from services.states import OPEN_TASK_STATES
+from services.time.calendar import WorkingCalendar
+from services.time.reminders import working_days_ago
 from tracker.models import Case, CaseEvent, ClockPause, Task, User
 
 Kind = CaseEvent.Kind

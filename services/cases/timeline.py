@@ -50,7 +50,7 @@ NOTE_IN_SENTENCE = frozenset(
     }
 )
 
-# A pause ended (services.clocks): how, how long, and which deadlines moved to when.
+# A pause ended (services.cases.clocks): how, how long, and which deadlines moved to when.
 _RESUMED = {
     "answered": gettext_lazy("企业补充了材料，恢复计时（挂起 %(days)s 个工作日）"),
     "resumed": gettext_lazy("%(actor)s 恢复计时（挂起 %(days)s 个工作日）"),

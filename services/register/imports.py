@@ -3,7 +3,7 @@
 The first worksheet is read; its first non-empty row is the header, matched by column title in any order
 (full- or half-width brackets, a leading "*" and spaces are ignored). Each later non-empty row is one
 enterprise or project. Rows are checked by the very functions that register them one by one
-(`services.zone.register_enterprise` / `register_project`), each in a savepoint of one transaction: a preview
+(`services.register.zone.register_enterprise` / `register_project`), each in a savepoint of one transaction: a preview
 rolls the transaction back, an import commits it only when every row passed. What the import adds is only
 what a spreadsheet needs: reading cells, finding staff, enterprises, tiers and choices by what people type,
 and spotting a credit code entered twice in the same file.
@@ -28,8 +28,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from services.errors import Conflict, InvalidInput, ServiceError
-from services.uscc import parse_uscc
-from services.zone import register_enterprise, register_project, require_register_keeper
+from services.register.uscc import parse_uscc
+from services.register.zone import register_enterprise, register_project, require_register_keeper
 from tracker.models import Enterprise, Project, Tier, User
 from tracker.models.zone import Industry
 
@@ -588,7 +588,7 @@ def run_import(*, actor: User, kind: str, upload) -> ImportPreview:
     """Import every row of the file in one transaction, or none of them.
 
     If any row is wrong, raises InvalidInput naming each bad field as "row <Excel row>.<field>" and writes
-    nothing; otherwise registers all rows through services.zone and returns the preview of what was imported.
+    nothing; otherwise registers all rows through services.register.zone and returns the preview of what was imported.
     """
     preview = _register_rows(actor, kind, upload, commit=True)
     if not preview.ok:

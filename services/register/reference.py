@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from services.errors import NotFound, NotPermitted
 from services.roles import Role, has_role
-from services.schedules import ensure_periodic_tasks
+from services.time.schedules import ensure_periodic_tasks
 from services.validation import FieldErrors
 from tracker.models import Category, Department, ReferenceChange, TaskForce, Tier, User
 
@@ -55,7 +55,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "delete_holidayoverride",
         "delete_holidayyear",  # reopens a year: its deadlines are provisional again until it is confirmed anew
         "auth.view_group",
-        # The periodic work of Celery beat (services.schedules): switch it on or off, change how often.
+        # The periodic work of Celery beat (services.time.schedules): switch it on or off, change how often.
         "django_celery_beat.view_periodictask",
         "django_celery_beat.change_periodictask",
         "django_celery_beat.view_intervalschedule",

@@ -30,9 +30,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from services import egress, outbox
+from services.delivery import egress, outbox
 from services.errors import NotFound, NotPermitted
 from services.roles import Role, has_role
+from services.time.deadlines import overdue_tasks_q
 from services.validation import FieldErrors
 from tracker.models import Case, CaseEvent, Task, User, WebhookAttempt, WebhookDelivery, WebhookSubscription
 
@@ -311,8 +312,6 @@ def _delivery(subscription, event_type: str, dedupe_key: str, data: dict, *, cas
 def emit_overdue_tasks(*, today: date) -> int:
     """Write one `task.overdue` delivery per subscription for each open task past its due date, once per
     (task, due date): a task whose deadline is extended and missed again is reported again."""
-    from services.deadlines import overdue_tasks_q  # deadlines → states → this module
-
     subscriptions = _active_subscriptions_for(["task.overdue"])
     if not subscriptions:
         return 0

@@ -14,9 +14,9 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from services import calendar
-from services.attachments import check_uploads, store_files
-from services.cases import files_event_data
+from services.cases.files import check_uploads, store_files
+from services.cases.steps import files_event_data
+from services.cases.transitions import apply_transition, record_event
 from services.errors import Conflict, IllegalTransition, NotFound, NotPermitted
 from services.locking import lock_case, lock_task
 from services.permissions import can_decide_extension, can_handle_case, can_work_task
@@ -24,13 +24,13 @@ from services.roles import Role
 from services.selectors import active_staff
 from services.states import (
     WORKING_TASK_STATES,
-    apply_transition,
     case_actions_allowed,
     check_version,
-    record_event,
     require_case_step,
     task_actions_allowed,
 )
+from services.time import calendar
+from services.units import unit_name
 from services.validation import FieldErrors, require_text
 from tracker.models import Case, CaseEvent, Department, Extension, Task, TaskForce, User
 
@@ -47,10 +47,6 @@ class TaskSpec:
     assignee: User | None = None
     description: str = ""
     due_on: date | None = None
-
-
-def unit_name(task_force: TaskForce | None, department: Department | None) -> str:
-    return task_force.name if task_force else department.name if department else ""
 
 
 def task_forces_for_case(case: Case) -> QuerySet[TaskForce]:
@@ -181,7 +177,7 @@ def _within_horizon(errors: FieldErrors, field: str, value: date, today: date, *
 
 def _due_basis(days: calendar.WorkingCalendar, today: date, due_on: date) -> dict:
     """What a deadline set today counts: its working days from today (from itself, for a date already past), so
-    that `services.reschedule` can count it again once a year's holiday schedule is confirmed."""
+    that `services.time.reschedule` can count it again once a year's holiday schedule is confirmed."""
     start = min(today, due_on)
     return {"due_counted_from": start, "due_working_days": days.working_days_between(start, due_on)}
 

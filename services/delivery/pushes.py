@@ -19,10 +19,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from services import accounts, egress, outbox  # accounts writes its reset mails through this module
-from services.calendar import WorkingCalendar
+from services.delivery import compose, egress, outbox
 from services.errors import NotPermitted
 from services.roles import Role, has_role
+from services.time.calendar import WorkingCalendar
 from tracker.models import Notification, PushDelivery, User
 
 logger = logging.getLogger(__name__)
@@ -58,19 +58,15 @@ def _at(day: date, moment: time) -> datetime:
 # Writing pushes -----------------------------------------------------------------------------------------------
 
 
-def site_url(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
-
-
 def notice_link(notice: Notification, recipient: User) -> str:
     """Where the recipient acts on the notice: the portal for an enterprise, the workbench for staff."""
     if notice.case_id is None:
-        return site_url(reverse("portal:notifications") if recipient.enterprise_id else "/admin/")
+        return compose.site_url(reverse("portal:notifications") if recipient.enterprise_id else "/admin/")
     if recipient.enterprise_id:
-        return site_url(reverse("portal:case", args=[notice.case.number]))
+        return compose.site_url(reverse("portal:case", args=[notice.case.number]))
     if notice.task_id:
-        return site_url(reverse("admin:tracker_task_change", args=[notice.task_id]))
-    return site_url(reverse("admin:tracker_case_change", args=[notice.case_id]))
+        return compose.site_url(reverse("admin:tracker_task_change", args=[notice.task_id]))
+    return compose.site_url(reverse("admin:tracker_case_change", args=[notice.case_id]))
 
 
 def _kind_labels() -> dict[str, str]:
@@ -196,14 +192,12 @@ def _claim(pk: int, now: datetime) -> bool:
 def _send_email(push: PushDelivery) -> None:
     message = EmailMessage(
         subject=push.subject,
-        body=accounts.reset_mail_body(push.recipient) if accounts.is_password_reset(push) else push.body,
+        body=compose.reset_mail_body(push.recipient) if compose.is_password_reset(push) else push.body,
         to=[push.address],
         headers={"Message-ID": f"<push-{push.pk}@{settings.PUSH_MESSAGE_ID_DOMAIN}>"},  # a resend is the same mail
     )
     if push.attach_ledger:
-        from services.digests import weekly_ledger  # digests imports this module
-
-        name, content = weekly_ledger(push.recipient)
+        name, content = compose.weekly_ledger(push.recipient)
         message.attach(name, content, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     message.send(fail_silently=False)
 
@@ -262,7 +256,7 @@ def deliver(push_pk: int) -> PushResult:
             # A retry is a push like any other: one that would fall outside working hours waits for the morning —
             # except a password reset, which someone is waiting for now.
             retry_at = finished + retry_delay(push.attempts)
-            if not accounts.is_password_reset(push):
+            if not compose.is_password_reset(push):
                 retry_at = push_window_opens(retry_at)
             push.next_attempt_at = retry_at
         push.save(update_fields=["status", "sent_at", "last_error", "next_attempt_at"])

@@ -8,18 +8,20 @@ their tasks with units, both read as plain values rather than model instances (s
 
 import re
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from io import BytesIO
 
 import xlsxwriter
-from django.db.models import BooleanField, Count, ExpressionWrapper, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import BooleanField, Count, ExpressionWrapper, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from services.deadlines import overdue_cases_q
-from services.tasks import unit_name
+from services.selectors import cases_visible_to
+from services.states import OPEN_CASE_STATES
+from services.time.deadlines import overdue_cases_q
+from services.units import unit_name
 from tracker.models import Case, Department, Feedback, Task, TaskForce, User
 
 # (header, column width in characters), in column order.
@@ -222,7 +224,7 @@ def _values(case, tasks: tuple[int, int, str], labels: _Labels, concierges: dict
 def case_ledger(cases: QuerySet[Case], *, today: date | None = None) -> bytes:
     """The ledger of `cases` as an .xlsx file, one row per case in the queryset's order.
 
-    `today` (default: the zone's today) decides 是否逾期, by `services.deadlines.overdue_cases_q`. 事项数 and
+    `today` (default: the zone's today) decides 是否逾期, by `services.time.deadlines.overdue_cases_q`. 事项数 and
     已完成事项 leave cancelled tasks out; 事项摘要 lists every task, cancelled ones with their status. 满意度 and
     评价意见 come from the latest verdict (a reopen has no rating; its comment is the reason). 办结答复 is the
     concierge's latest answer; 重办次数 counts the reopen verdicts (the enterprise's and on callbacks). Read-only.
@@ -268,3 +270,13 @@ def case_ledger(cases: QuerySet[Case], *, today: date | None = None) -> bytes:
                 sheet.write_number(row, column, value)
     book.close()
     return output.getvalue()
+
+
+def weekly_ledger(user: User, now: datetime | None = None) -> tuple[str, bytes]:
+    """The ledger attached to a leader's summary: cases open now or closed in the last seven days."""
+    now = now or timezone.now()
+    cases = cases_visible_to(user).filter(
+        Q(status__in=[*OPEN_CASE_STATES, Case.Status.RESOLVED]) | Q(closed_at__gte=now - timedelta(days=7))
+    )
+    today = timezone.localdate(now)
+    return f"台账-{today.isoformat()}.xlsx", case_ledger(cases.order_by("-submitted_at", "-id"), today=today)

@@ -1,6 +1,7 @@
 """督办: what a leader must see first — extensions waiting for a decision, and tasks overdue long enough to
 carry a yellow or a red card: the thresholds of the case's category, as the escalation reminders count them
-(services.reminders.EscalationDates), in working days. A paused case's tasks carry no card: their clocks stand still.
+(services.time.reminders.EscalationDates), in working days. A paused case's tasks carry no card: their clocks stand
+still.
 """
 
 from collections import defaultdict
@@ -8,11 +9,11 @@ from datetime import date
 
 from django.db.models import Count, Q, QuerySet
 
-from services.calendar import WorkingCalendar
-from services.deadlines import clock_running_q
-from services.reminders import EscalationDates
 from services.selectors import tasks_visible_to
 from services.states import WORKING_TASK_STATES
+from services.time.calendar import WorkingCalendar
+from services.time.deadlines import clock_running_q
+from services.time.reminders import EscalationDates
 from tracker.models import Case, Extension, User
 
 # How many of each a leader's home lists before "see all".

@@ -16,11 +16,11 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
-from services.calendar import WorkingCalendar
-from services.clocks import long_pauses_q
-from services.deadlines import overdue_cases_q, overdue_tasks_q
+from services.cases.clocks import long_pauses_q
 from services.selectors import cases_visible_to, enterprises_visible_to, projects_visible_to, tasks_visible_to
 from services.states import OPEN_CASE_STATES
+from services.time.calendar import WorkingCalendar
+from services.time.deadlines import overdue_cases_q, overdue_tasks_q
 from tracker.models import Case, Category, Enterprise, Feedback, Task, User, Visit
 
 CS = Case.Status
@@ -212,7 +212,7 @@ def dashboard(*, user: User, today: date | None = None, calendar: WorkingCalenda
     Read-only; a constant number of queries whatever the number of cases, departments or categories.
     Keys: cases_by_status, cases_by_category, overdue_tasks_by_department, overdue_cases, on_time,
     time_to_close (working days from the local date submitted to the local date closed, as
-    `services.calendar.working_days_between` counts them), satisfaction (the enterprise's verdicts and the
+    `services.time.calendar.working_days_between` counts them), satisfaction (the enterprise's verdicts and the
     callbacks after its verdict window; satisfied = rated 5, 4 or 3; early callbacks apart in `early_callbacks`)
     and coverage.
     """

@@ -1,6 +1,6 @@
 """Deadlines counted again once a year's holiday schedule is confirmed (DESIGN.md §5).
 
-Until an administrator confirms a year the library does not know (`services.calendar.mark_year_complete`), a
+Until an administrator confirms a year the library does not know (`services.time.holidays.mark_year_complete`), a
 deadline that counts across it knows only the statutory holidays and the weekends: the year's notice may add
 bridging rest days and make-up working Saturdays. Once the year is confirmed, `reschedule_year` counts again every
 open deadline that touches it — each open task's `due_on`, and each case's live deadline: `accept_due_on` while
@@ -8,8 +8,8 @@ submitted, `verdict_due_on` while resolved, `redo_due_on` while sent back (重�
 stands. A deadline that keeps what it counts (`due_counted_from` + `due_working_days`, `deadline_counted_from` +
 `deadline_working_days`) is counted again from there, a paused case's as any other; an older one without it only
 moves off a day that is now a rest day (民法典 第二百零三条). A deadline that moves gets one DEADLINE_RESCHEDULED event,
-whose notice tells the people it binds (`services.notifications`); its reminders re-arm by themselves, the ledger
-being keyed by deadline. A task's provisional flag (期限待核) follows the calendar too.
+whose notice tells the people it binds (`services.delivery.notifications`); its reminders re-arm by themselves, the
+ledger being keyed by deadline. A task's provisional flag (期限待核) follows the calendar too.
 
 It runs after the confirmation commits, in a worker (`tracker.tasks.reschedule_deadlines`), one case per short
 transaction; running it again changes nothing and writes nothing.
@@ -32,8 +32,9 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from services.calendar import DueDate, WorkingCalendar
-from services.states import OPEN_TASK_STATES, record_event
+from services.cases.transitions import record_event
+from services.states import OPEN_TASK_STATES
+from services.time.calendar import DueDate, WorkingCalendar
 from tracker.models import Case, CaseEvent, Task
 
 logger = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from django.utils import dateformat
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from services.calendar import WorkingCalendar
 from services.states import OPEN_TASK_STATES
+from services.time.calendar import WorkingCalendar
 from tracker.models import Case, CaseEvent, Task
 
 CS = Case.Status
