@@ -7,9 +7,9 @@
 The script migrates the database (creating it first if it is missing) and loads the demo zone at --scale unless
 it is already there (about 6 s per block). Then, at the real time of the run:
 
-- `due_reminders` alone: what the rules call for, read from the tables (the ledger not consulted);
+- `due_reminders` alone: what the rules call for, read from the tables (the reminder log not consulted);
 - the first sweep: writes every due reminder with its notices and pushes (`services.time.reminders.sweep`);
-- a second sweep right after: finds everything in the ledger and writes nothing — the cost of a sweep every few
+- a second sweep right after: finds everything in the reminder log and writes nothing — the cost of a sweep every few
   minutes when nothing new has come due, which is what beat runs almost always.
 
 Each run happens inside a transaction that is rolled back, so the database is left as it was and every run of
@@ -109,7 +109,7 @@ def main() -> None:
     print(
         f"commit {git_commit()}; PostgreSQL {connection.pg_version // 10000}, database "
         f"{connection.settings_dict['NAME']}, zone x{args.scale}: {Case.objects.count():,} cases, "
-        f"{Task.objects.count():,} tasks, {Reminder.objects.count():,} reminders already in the ledger; "
+        f"{Task.objects.count():,} tasks, {Reminder.objects.count():,} reminders already in the reminder log; "
         f"{load_average()}"
     )
     print(f"now {now:%Y-%m-%d %H:%M} ({'working day' if is_working_day(today) else 'rest day'}); {args.runs} runs")
@@ -138,7 +138,7 @@ def main() -> None:
         print(f"{label:<30}{seconds:>10.3f}{items:>10,}{rate:>12}{queries:>10}")
     print(
         "items: reminders the rules call for (due_reminders) or reminders written (sweeps); "
-        f"the second sweep checks {second[0][2].due:,} due items against the ledger"
+        f"the second sweep checks {second[0][2].due:,} due items against the reminder log"
     )
 
 

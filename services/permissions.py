@@ -1,7 +1,14 @@
 """Who may do what (DESIGN.md §4), as predicates on loaded objects. Visibility itself is in `selectors`."""
 
 from services.roles import Role, has_role, is_zone_wide
-from services.states import WORKING_TASK_STATES, case_actions_allowed, task_actions_allowed
+from services.states import (
+    WORKING_TASK_STATES,
+    Refusal,
+    case_actions_allowed,
+    case_refusal,
+    case_step_blocked,
+    task_actions_allowed,
+)
 from tracker.models import Case, Enterprise, Project, Task, User
 
 
@@ -82,7 +89,7 @@ _CASE_ACTION_PERMISSIONS = {
     "resolve": can_handle_case,
     "callback": can_handle_case,
     "request_info": can_handle_case,
-    "resume_clock": lambda user, case: case.clock_paused_at is not None and can_handle_case(user, case),
+    "resume_clock": can_handle_case,  # while the case is paused: the not_paused guard (services.states)
     "withdraw": can_act_for_enterprise,
     "confirm": can_act_for_enterprise,
     "reopen": can_act_for_enterprise,
@@ -91,14 +98,31 @@ _CASE_ACTION_PERMISSIONS = {
 }
 
 
-def case_actions_for(user: User, case: Case) -> list[str]:
-    """The case actions `user` may take now: allowed by the case's state and by who they are.
-
-    Staff record the enterprise's verdict by phone as one `callback` action (confirm or reopen)."""
+def _case_actions_by_state_and_role(user: User, case: Case) -> list[str]:
     allowed = set(case_actions_allowed(case.status))
     if {"callback_confirm", "callback_reopen"} & allowed:
         allowed.add("callback")
     return [action for action, may in _CASE_ACTION_PERMISSIONS.items() if action in allowed and may(user, case)]
+
+
+def case_actions_for(user: User, case: Case) -> list[str]:
+    """The case actions `user` may take now: allowed by the case's state, by who they are, and by the state
+    machine's guards (no `resolve` while a task is open). The guards read what the case has loaded: on a list,
+    annotate it (`services.states.annotate_open_task_count`) or prefetch its tasks, so no row costs a query.
+
+    Staff record the enterprise's verdict by phone as one `callback` action (confirm or reopen)."""
+    return [action for action in _case_actions_by_state_and_role(user, case) if not case_step_blocked(case, action)]
+
+
+def case_actions_held_back(user: User, case: Case) -> dict[str, Refusal]:
+    """The case actions `user` could take by state and role but a guard refuses now, each with why: for a page that
+    says why a button is missing (only the guards worth explaining; reads what it must: use on one case)."""
+    held_back = {}
+    for action in _case_actions_by_state_and_role(user, case):
+        refusal = case_refusal(case, action, explained_only=True)
+        if refusal is not None:
+            held_back[action] = refusal
+    return held_back
 
 
 def task_actions_for(user: User, task: Task) -> list[str]:

@@ -6,7 +6,20 @@ Visibility is decided here and only here: an object outside a user's queryset do
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from services.roles import Role, has_role, is_zone_wide
-from tracker.models import Attachment, Case, CaseEvent, Enterprise, Project, Task, TaskForce, User
+from tracker.models import (
+    Attachment,
+    Case,
+    CaseEvent,
+    Enterprise,
+    Extension,
+    Notification,
+    Project,
+    Task,
+    TaskForce,
+    User,
+    Visit,
+    WebhookSubscription,
+)
 
 
 def task_unit_q(user: User, prefix: str = "") -> Q:
@@ -47,12 +60,30 @@ def my_cases_q(user: User) -> Q:
     return Q(concierge=user) | concierge_of_q(user, "enterprise__") | concierge_of_q(user, "project__")
 
 
+def my_tasks_q(user: User) -> Q:
+    """Tasks given to the user or their unit (`task_unit_q`), as one subquery: the unit's task forces may match one
+    task several times, which joins would repeat."""
+    return Q(pk__in=Task.objects.filter(task_unit_q(user)).values("pk"))
+
+
+def my_visits_q(user: User) -> Q:
+    """Visits made by the user, or to an enterprise they are concierge or backup of."""
+    return Q(concierge=user) | concierge_of_q(user, "enterprise__")
+
+
 def active_staff(role: str | None = None) -> QuerySet[User]:
     """Staff who may be given work (an assignee, a concierge): active, not an enterprise's account."""
     users = User.objects.filter(is_active=True, is_staff=True, enterprise__isnull=True)
     if role:
         users = users.filter(groups__name=role)
     return users.order_by("full_name", "username")
+
+
+def assignable_staff() -> QuerySet[User]:
+    """Staff who may be named a task's assignee (承办人): active staff accounts, never an enterprise's user, an
+    integration account or an administrator. Which of them belong to the task's unit is
+    `services.cases.tasks.people_of_units`."""
+    return active_staff().filter(is_superuser=False).exclude(groups__name=Role.ADMINISTRATOR)
 
 
 def sees_whole_zone(user: User) -> bool:
@@ -119,6 +150,26 @@ def task_forces_visible_to(user: User) -> QuerySet[TaskForce]:
     if not user or not user.is_authenticated or not user.is_active:
         return TaskForce.objects.none()
     return TaskForce.objects.filter(Q(case__isnull=True) | Q(case__in=cases_visible_to(user).values("pk")))
+
+
+def visits_visible_to(user: User) -> QuerySet[Visit]:
+    """Visits to the enterprises `user` may see."""
+    return Visit.objects.filter(enterprise__in=enterprises_visible_to(user).values("pk")).select_related(
+        "enterprise", "project", "concierge"
+    )
+
+
+def extensions_visible_to(user: User) -> QuerySet[Extension]:
+    """Extension requests of the tasks `user` may see."""
+    return Extension.objects.filter(task__in=tasks_visible_to(user).values("pk")).select_related("task__case")
+
+
+def notifications_visible_to(user: User) -> QuerySet[Notification]:
+    """The notices `user` may read: their own, newest first, with the case each is about. Another person's notice
+    does not exist for them."""
+    if not user or not user.is_authenticated:
+        return Notification.objects.none()
+    return Notification.objects.filter(recipient=user).select_related("case").order_by("-created_at", "-id")
 
 
 def enterprises_filed_for_by(user: User) -> QuerySet[Enterprise]:
@@ -203,3 +254,16 @@ def timeline_for(user: User, case: Case) -> QuerySet[CaseEvent]:
     if user.enterprise_id:
         events = events.filter(kind__in=ENTERPRISE_EVENT_KINDS)
     return events
+
+
+def subscriptions_visible_to(user: User) -> QuerySet[WebhookSubscription]:
+    """Webhook subscriptions `user` may see and manage: all of them for an administrator, its own for an
+    integration account, none for anyone else."""
+    subscriptions = WebhookSubscription.objects.select_related("owner")
+    if not user or not user.is_authenticated or not user.is_active:
+        return subscriptions.none()
+    if has_role(user, Role.ADMINISTRATOR):
+        return subscriptions
+    if has_role(user, Role.INTEGRATION):
+        return subscriptions.filter(owner=user)
+    return subscriptions.none()

@@ -44,10 +44,9 @@ from services import api_tokens
 from services.cases import steps as case_services
 from services.cases import tasks as task_services
 from services.delivery import webhooks
-from services.delivery.notifications import notifications_of
 from services.register import reference
 from services.roles import Role
-from services.selectors import cases_visible_to
+from services.selectors import cases_visible_to, notifications_visible_to
 from services.time.schedules import ensure_periodic_tasks
 from tests.factories import (
     AttachmentFactory,
@@ -132,8 +131,9 @@ def build_crawled(zone) -> Crawled:
         status=Case.Status.IN_PROGRESS, unit=zone.department, worker=zone.officer, title="挂起的诉求", **common
     )
     case_services.request_case_info(actor=zone.concierge, case=paused, note="请补充用电负荷清单")
-    # A category's threshold changed by an administrator (设置变更记录)
+    # A category's threshold changed by an administrator (设置变更记录), and a tier added (审计日志 records both)
     reference.change_category_limits(actor=zone.admin, category=zone.category, yellow_after_days=3)
+    reference.save_tier(actor=zone.admin, tier=None, values={"code": "unicorn", "name": "独角兽"})
     outsider = make_case(
         status=Case.Status.SUBMITTED,
         enterprise_user=zone.other_enterprise_user,
@@ -261,7 +261,9 @@ class Visitor:
         return [*numbers, self.crawled.outsider_case.number]
 
     def notices(self) -> list[int]:
-        return list(notifications_of(self.user).values_list("pk", flat=True)[:1]) or [Notification.objects.first().pk]
+        return list(notifications_visible_to(self.user).values_list("pk", flat=True)[:1]) or [
+            Notification.objects.first().pk
+        ]
 
 
 # Values for the patterns' parameters, by the set of parameter names (and, where one name means different things

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from tests.services.helpers import case_at
+from tests.factories import case_at
 from tracker.models import Case
 
 pytestmark = pytest.mark.django_db

@@ -41,7 +41,7 @@ def test_staff_meet_a_chinese_404_leading_back_to_the_workbench(client, zone):
 
 
 def test_staff_meet_a_chinese_403_leading_back_to_the_workbench(client, zone):
-    # Given a concierge, when they open the administrators' reminder ledger
+    # Given a concierge, when they open the administrators' reminder log
     client.force_login(zone.concierge)
     response = client.get(reverse("admin:tracker_reminder_changelist"))
     # Then the page says in Chinese that it is not theirs, and leads back to the workbench

@@ -17,8 +17,7 @@ from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.urls import path, reverse
 
-from tests.api.conftest import client_for
-from tests.services.helpers import case_at
+from tests.factories import case_at, client_for
 from tracker import logs
 from tracker import tasks as celery_tasks
 from tracker.models import Case

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.urls import reverse
 
-from tests.services.helpers import case_at
+from tests.factories import case_at
 from tracker.models import Case
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,8 @@ from services.delivery.notifications import unread_count
 from services.roles import Role, has_role, is_zone_wide, roles_of
 from services.time.calendar import unconfirmed_next_year
 
-# What each role's sidebar offers (DESIGN.md §4), as model labels; administrators are offered everything. A list
+# What each role's sidebar offers (DESIGN.md §4), as model labels; administrators are offered everything (the audit
+# log, 审计日志, is theirs alone: no other role's menu names it, and only their group may view it). A list
 # not offered to a role is not opened by it either (WorkbenchPages.changelist_view); one of its objects may
 # still be opened from another page by whoever may see it (an enterprise from its case, say).
 CASE_WORK = {"tracker.case", "tracker.task"}
@@ -47,6 +48,7 @@ MENU_ORDER = [
     "tracker.holidayyear",
     "tracker.referencechange",
     "tracker.user",
+    "tracker.auditentry",
 ]
 
 

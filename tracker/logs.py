@@ -2,8 +2,9 @@
 
 `RequestLogMiddleware` gives each request an id (the proxy's `X-Request-ID` when it sent a sane one, else a new
 one), returns it in the response's `X-Request-ID`, and writes one line per request when it ends. `bind(case=...)`
-adds the case number to the lines of the current request or task (services.states.record_event and the case pages
-call it). `ContextFilter` copies these onto every log record; `JsonFormatter` writes them as one JSON object per line.
+adds the case number to the lines of the current request or task (services.cases.transitions.record_event and the case
+pages call it). `ContextFilter` copies these onto every log record; `JsonFormatter` writes them as one JSON object per
+line.
 """
 
 import logging

@@ -1,5 +1,5 @@
 """Celery tasks. Each takes ids, calls a service and returns; each is safe to run twice (see
-services/delivery/webhooks.py for how a webhook is sent once)."""
+services/delivery/outbox.py for how a push or a webhook delivery is sent once)."""
 
 import logging
 

@@ -109,7 +109,11 @@ def submit_case_with_files(*, actor: User, uploads: list[File] = (), **case_fiel
 
 
 def add_case_information(*, actor: User, case: Case | int, note: str = "", uploads: list[File] = ()) -> Case:
-    """The enterprise (or staff) adds a note, files, or both to an open case, all or nothing."""
+    """The enterprise (or staff) adds a note, files, or both to an open case, all or nothing (the portal's step).
+
+    Unlike `steps.add_case_info` (one event for a note and its files), the note and each file are events of their
+    own, each file's naming its attachment, so the timeline says which file was uploaded; the clocks resume once,
+    after the last."""
     uploads = list(uploads)
     note = (note or "").strip()
     if not note and not uploads:

@@ -12,15 +12,16 @@ from django.utils.translation import gettext as _
 from services.cases import clocks
 from services.cases.files import check_uploads, store_files
 from services.cases.transitions import apply_transition, record_event
-from services.errors import IllegalTransition, InvalidInput, NotFound, NotPermitted
+from services.delivery import recipients
+from services.errors import InvalidInput, NotFound, NotPermitted
 from services.locking import lock_case
 from services.permissions import can_act_for_enterprise, can_handle_case, can_reassign, can_submit_for
 from services.roles import Role, has_role
 from services.states import (
     OPEN_TASK_STATES,
     VERDICT_ACTIONS,
-    case_actions_allowed,
     check_version,
+    legal_move,
     require_case_step,
 )
 from services.time import calendar
@@ -143,7 +144,7 @@ def submit_case(
     errors.raise_if_any()
 
     now = timezone.now()
-    concierge_id = (project.concierge_id if project else None) or enterprise.concierge_id
+    concierge_id = recipients.linked_concierge_id(enterprise, project)
     with transaction.atomic():
         accept_due = calendar.add_working_days(timezone.localdate(now), category.accept_days)
         case = Case.objects.create(
@@ -274,12 +275,7 @@ def resume_case_clock(*, actor: User, case: Case | int, note: str = "") -> Case:
     with transaction.atomic():
         case = lock_case(actor, case)
         _require(can_handle_case(actor, case))
-        if case.clock_paused_at is None:
-            raise IllegalTransition(
-                _("诉求未挂起，无需恢复计时"),
-                current=case.status,
-                allowed=[a for a in case_actions_allowed(case.status) if a != "resume_clock"],
-            )
+        require_case_step(case, "resume_clock")  # an open case, and paused (else `not_paused`)
         errors = FieldErrors()
         note = errors.text("note", note, required=False, max_length=2000)
         errors.raise_if_any()
@@ -299,14 +295,7 @@ def resolve_case(*, actor: User, case: Case | int, answer: str, expected_version
         answer = errors.text("answer", answer, max_length=10000)
         check_uploads(errors, files, existing=case.attachments.count())
         errors.raise_if_any()
-        open_tasks = list(case.tasks.filter(status__in=OPEN_TASK_STATES).values_list("title", flat=True))
-        if open_tasks:
-            raise IllegalTransition(
-                _("还有%(count)d个事项未办结（%(titles)s），不能办结答复")
-                % {"count": len(open_tasks), "titles": "、".join(open_tasks[:5])},
-                current=case.status,
-                allowed=[a for a in case_actions_allowed(case.status) if a != "resolve"],
-            )
+        legal_move(case, "resolve")  # the state, and no open task (`tasks_open`), before anything is written
         now = timezone.now()
         clocks.resume(case, actor=actor, how=clocks.EndedBy.RESUMED, at=now)
         verdict_due = calendar.add_working_days(timezone.localdate(now), case.category.verdict_days)

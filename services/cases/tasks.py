@@ -21,7 +21,7 @@ from services.errors import Conflict, IllegalTransition, NotFound, NotPermitted
 from services.locking import lock_case, lock_task
 from services.permissions import can_decide_extension, can_handle_case, can_work_task
 from services.roles import Role
-from services.selectors import active_staff
+from services.selectors import assignable_staff
 from services.states import (
     WORKING_TASK_STATES,
     case_actions_allowed,
@@ -55,12 +55,6 @@ def task_forces_for_case(case: Case) -> QuerySet[TaskForce]:
     return TaskForce.objects.filter(Q(case__isnull=True) | Q(case=case), is_active=True).order_by(
         F("case_id").desc(nulls_last=True), "-is_standing", "name", "id"
     )
-
-
-def assignable_staff() -> QuerySet[User]:
-    """Staff who may be named a task's assignee (承办人): active staff accounts, never an enterprise's user, an
-    integration account or an administrator."""
-    return active_staff().filter(is_superuser=False).exclude(groups__name=Role.ADMINISTRATOR)
 
 
 @dataclass
@@ -290,6 +284,7 @@ def _require_case_in_progress(task: Task) -> None:
             _("诉求“%(status)s”时不能调整事项") % {"status": task.case.get_status_display()},
             current=task.case.status,
             allowed=case_actions_allowed(task.case.status),
+            code="case_not_in_progress",
         )
 
 
@@ -488,8 +483,9 @@ def request_extension(*, actor: User, task: Task | int, requested_due_on: date, 
             if requested_due_on <= earliest:
                 errors.add("requested_due_on", _("应晚于 %(date)s") % {"date": earliest.isoformat()})
         errors.raise_if_any()
-        if task.extensions.filter(status=Extension.Status.PENDING).exists():
-            raise Conflict(_("该事项已有待审批的延期申请"))
+        pending = task.extensions.filter(status=Extension.Status.PENDING).values_list("pk", flat=True).first()
+        if pending is not None:
+            raise Conflict(_("该事项已有待审批的延期申请"), code="extension_pending", data={"extension": pending})
         now = timezone.now()
         extension = Extension.objects.create(
             task=task,

@@ -1,6 +1,8 @@
 """Summaries pushed by email: each staff member's morning digest, and the leaders' weekly summary with the
 dashboard figures and the Excel ledger attached. Written as push outbox rows (`services.delivery.pushes`), once per
-person and day (or week) by their dedupe key, and sent from the working morning on."""
+person and day (or week) by their dedupe key, and sent from the working morning on. A digest lists what the notices
+and reminders tell the same person of (`services.delivery.recipients`): the tasks they work, the cases they are
+concierge (or, for those waiting to be accepted, backup) of."""
 
 from datetime import date, datetime, timedelta
 
@@ -8,10 +10,8 @@ from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from services.delivery import compose, pushes
+from services.delivery import compose, pushes, recipients
 from services.reports.stats import dashboard
-from services.roles import Role
-from services.selectors import my_cases_q, task_unit_q
 from services.states import WORKING_TASK_STATES
 from services.time.calendar import WorkingCalendar
 from services.time.deadlines import overdue_tasks_q
@@ -44,12 +44,14 @@ def _section(title: str, rows: list[str], total: int) -> list[str]:
 
 
 def daily_digest(user: User, today: date) -> str | None:
-    """The person's open, due and overdue items as text, or None when they have none."""
-    tasks = Task.objects.filter(task_unit_q(user), status__in=WORKING_TASK_STATES).select_related("case")
+    """The person's open, due and overdue items as text, or None when they have none: the tasks they work, the cases
+    they are concierge of, and those waiting to be accepted they are backup of (whom a late acceptance reminds)."""
+    tasks = Task.objects.filter(recipients.task_workers_q(user), status__in=WORKING_TASK_STATES).select_related("case")
     overdue = tasks.filter(overdue_tasks_q(today)).order_by("due_on", "id")
     due_soon = tasks.filter(due_on__gte=today, due_on__lte=today + timedelta(days=7)).order_by("due_on", "id")
-    mine = Case.objects.filter(my_cases_q(user))
-    to_accept = mine.filter(status=CS.SUBMITTED).order_by("accept_due_on", "id")
+    mine = Case.objects.filter(recipients.concierge_q(user))
+    backed_up = Case.objects.filter(recipients.concierge_q(user) | recipients.backup_concierge_q(user))
+    to_accept = backed_up.filter(status=CS.SUBMITTED).order_by("accept_due_on", "id")
     to_call = mine.filter(status=CS.RESOLVED, verdict_due_on__lt=today).order_by("verdict_due_on", "id")
     in_progress = mine.filter(status__in=[CS.ACCEPTED, CS.IN_PROGRESS]).count()
 
@@ -88,8 +90,7 @@ def write_daily_digests(now: datetime | None = None) -> int:
     )
     written = []
     with translation.override(settings.LANGUAGE_CODE):
-        staff = User.objects.filter(is_staff=True, enterprise__isnull=True)
-        for user in _email_recipients(staff):
+        for user in _email_recipients(recipients.staff()):
             key = f"digest:{today.isoformat()}:{user.pk}"
             if key in done:
                 continue
@@ -160,7 +161,7 @@ def write_weekly_summaries(now: datetime | None = None) -> int:
     done = set(PushDelivery.objects.filter(dedupe_key__startswith=prefix).values_list("dedupe_key", flat=True))
     written = []
     with translation.override(settings.LANGUAGE_CODE):
-        for user in _email_recipients(User.objects.filter(groups__name=Role.LEADER).distinct()):
+        for user in _email_recipients(recipients.leaders()):
             if f"{prefix}{user.pk}" in done:
                 continue
             written.append(

@@ -1,19 +1,18 @@
 """In-app notifications: what an enterprise hears about its cases, and what staff hear about their work.
 
-A notice is written by `states.record_event`, in the transaction of the change it reports: to every active user
-of the case's enterprise, or to the staff the step concerns (the concierge, the unit given a task), never to the
-one who made the change. The pushes (email, WeCom) each recipient chose are written with it
+A notice is written by `services.cases.transitions.record_event`, in the transaction of the change it reports: to
+every active user of the case's enterprise, or to the staff the step concerns (the concierge, the unit given a task),
+never to the one who made the change. The pushes (email, WeCom) each recipient chose are written with it
 (`services.delivery.pushes`). Reminders write their notices in `services.time.reminders`. Reading is a selector;
 marking read is the only change a notice ever sees.
 """
 
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
-from services.delivery import pushes
+from services.delivery import pushes, recipients
 from services.errors import NotFound
-from services.roles import Role
+from services.selectors import notifications_visible_to
 from tracker.models import Case, CaseEvent, Notification, Task, User
 
 Kind = CaseEvent.Kind
@@ -72,30 +71,8 @@ WITH_NOTE = frozenset(
 )
 
 
-def task_workers(task: Task, officers: list[User] | None = None) -> list[User]:
-    """Who works a task: its assignee; else its task force's lead and members; else its department's officers
-    (`officers`, when the caller loaded them for many tasks at once)."""
-    if task.assignee_id:
-        return [task.assignee]
-    if task.task_force_id:
-        force = task.task_force
-        return [user for user in [force.lead, *force.members.all()] if user is not None]
-    if officers is None:
-        officers = list(
-            User.objects.filter(
-                department_id=task.department_id, is_active=True, groups__name=Role.DEPARTMENT_OFFICER
-            ).distinct()
-        )
-    return officers
-
-
-def linked_leader(case: Case) -> User | None:
-    """The leader linked to the case's project, else to its enterprise: who hears of escalations."""
-    return (case.project.linked_leader if case.project_id else None) or case.enterprise.linked_leader
-
-
 def _concierges(case: Case) -> list[User]:
-    concierge = case.concierge or case.enterprise.concierge
+    concierge = recipients.concierge(case)
     return [concierge] if concierge else []
 
 
@@ -116,7 +93,7 @@ def _staff_recipients(event: CaseEvent, case: Case) -> tuple[str, list[User]] | 
         return kind, people
     if who == DEADLINE_HOLDERS:  # the verdict deadline binds the enterprise (`notice_for`), the others staff
         if event.task_id:
-            return kind, task_workers(event.task)
+            return kind, recipients.task_workers(event.task)
         return kind, [] if (event.data or {}).get("field") == "verdict_due_on" else _concierges(case)
     if who == CONCIERGE:
         return kind, _concierges(case)
@@ -126,15 +103,15 @@ def _staff_recipients(event: CaseEvent, case: Case) -> tuple[str, list[User]] | 
         working = [Task.Status.PENDING, Task.Status.IN_PROGRESS]  # with a unit (a returned task is not)
         tasks = (
             case.tasks.filter(status__in=working)
-            .select_related("assignee", "task_force__lead")
-            .prefetch_related("task_force__members")
+            .select_related(*recipients.TASK_RELATED)
+            .prefetch_related(*recipients.TASK_PREFETCH)
         )
-        people = [person for task in tasks for person in task_workers(task)]
+        people = [person for task in tasks for person in recipients.task_workers(task)]
         return kind, list({person.pk: person for person in [*_concierges(case), *people]}.values())
     if who == LINKED_LEADER:
-        leader = linked_leader(case)
+        leader = recipients.linked_leader(case)
         return kind, [leader] if leader else []
-    return kind, task_workers(event.task)
+    return kind, recipients.task_workers(event.task)
 
 
 def notice_for(event: CaseEvent) -> str | None:
@@ -156,7 +133,7 @@ def on_case_event(event: CaseEvent, case: Case) -> list[Notification]:
     addressed: list[tuple[str, int]] = []
     kind = notice_for(event)
     if kind is not None:
-        users = User.objects.filter(enterprise_id=case.enterprise_id, is_active=True)
+        users = recipients.enterprise_users([case.enterprise_id])
         addressed += [(kind, pk) for pk in users.values_list("pk", flat=True)]
     staff = _staff_recipients(event, case)
     if staff is not None:
@@ -180,25 +157,19 @@ def on_case_event(event: CaseEvent, case: Case) -> list[Notification]:
     return notices
 
 
-def notifications_of(user: User) -> QuerySet[Notification]:
-    """The user's inbox, newest first, with the case each notice is about."""
-    if not user or not user.is_authenticated:
-        return Notification.objects.none()
-    return Notification.objects.filter(recipient=user).select_related("case").order_by("-created_at", "-id")
-
-
 def unread_count(user: User) -> int:
-    return notifications_of(user).filter(read_at__isnull=True).count()
+    return notifications_visible_to(user).filter(read_at__isnull=True).count()
 
 
 def mark_read(*, actor: User, notification: Notification | int | None = None) -> int:
     """Mark one of the actor's notices read (or, without one, all of them); returns how many changed.
     Another person's notice does not exist for the actor."""
-    unread = Notification.objects.filter(recipient=actor, read_at__isnull=True)
+    inbox = notifications_visible_to(actor)
+    unread = inbox.filter(read_at__isnull=True)
     with transaction.atomic():
         if notification is not None:
             pk = notification.pk if isinstance(notification, Notification) else notification
-            if not Notification.objects.filter(recipient=actor, pk=pk).exists():
+            if not inbox.filter(pk=pk).exists():
                 raise NotFound()
             unread = unread.filter(pk=pk)
         return unread.update(read_at=timezone.now())
@@ -206,7 +177,7 @@ def mark_read(*, actor: User, notification: Notification | int | None = None) ->
 
 def mark_case_read(*, actor: User, case: Case) -> int:
     """Mark the actor's unread notices about `case` read (they opened the case); returns how many changed."""
-    return Notification.objects.filter(recipient=actor, case=case, read_at__isnull=True).update(read_at=timezone.now())
+    return notifications_visible_to(actor).filter(case=case, read_at__isnull=True).update(read_at=timezone.now())
 
 
 def set_channels(*, actor: User, email: bool, wecom: bool) -> User:

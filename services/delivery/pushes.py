@@ -4,24 +4,21 @@ Each push is an outbox row (`PushDelivery`) written in the transaction that deci
 never lost when the broker is down: the worker is asked to send it after commit, and a sweep every minute sends
 whatever is still pending (broker down, worker died, retry due). A push written at night, at a weekend or on a
 holiday waits for the next working morning. A sender claims a row with a lease before sending and marks it
-sent afterwards; a row marked sent is never sent again.
+sent afterwards; a row marked sent is never sent again (the outbox mechanism is `services.delivery.outbox`).
 """
 
 import logging
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from services.delivery import compose, egress, outbox
-from services.errors import NotPermitted
-from services.roles import Role, has_role
 from services.time.calendar import WorkingCalendar
 from tracker.models import Notification, PushDelivery, User
 
@@ -170,23 +167,30 @@ def send_soon(pks: list[int]) -> None:
 # Sending ------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PushResult:
-    sent: bool  # an attempt was made
-    delivered: bool
-    retry_at: datetime | None = None
+def _retry_at(push: PushDelivery, moment: datetime) -> datetime:
+    # A retry is a push like any other: one that would fall outside working hours waits for the morning — except a
+    # password reset, which someone is waiting for now.
+    return moment if compose.is_password_reset(push) else push_window_opens(moment)
+
+
+OUTBOX = outbox.Outbox(
+    model=PushDelivery,
+    settings_prefix="PUSH",
+    sent_status=Status.SENT,
+    sent_at_field="sent_at",
+    queue=send_soon,
+    resend_refused=gettext_lazy("只有系统管理员可以重新发送推送"),
+    count_attempt_at_claim=True,  # a push whose sender dies every time still reaches PUSH_MAX_ATTEMPTS
+    error_field="last_error",
+    select_related=("recipient",),
+    retry_at=_retry_at,
+    resend_at=lambda push, now: push_window_opens(now),
+    resend_resets_attempts=True,
+)
 
 
 def retry_delay(attempts: int) -> timedelta:
-    return outbox.backoff(attempts, settings.PUSH_RETRY_BASE_SECONDS, settings.PUSH_RETRY_MAX_SECONDS)
-
-
-def _claim(pk: int, now: datetime) -> bool:
-    lease = now + timedelta(seconds=3 * settings.PUSH_TIMEOUT_SECONDS + 60)
-    # Conditions on the row alone, so a second claimer blocked on the row lock re-checks them and loses.
-    claimable = PushDelivery.objects.filter(pk=pk, status=Status.PENDING, next_attempt_at__lte=now)
-    # The attempt counts when it starts: a push whose sender dies every time still reaches PUSH_MAX_ATTEMPTS.
-    return bool(claimable.update(next_attempt_at=lease, attempts=F("attempts") + 1))
+    return outbox.retry_delay(OUTBOX, attempts)
 
 
 def _send_email(push: PushDelivery) -> None:
@@ -227,65 +231,33 @@ def _send_wecom(push: PushDelivery) -> None:
 SENDERS = {Channel.EMAIL: _send_email, Channel.WECOM: _send_wecom}
 
 
-def deliver(push_pk: int) -> PushResult:
+def deliver(push_pk: int) -> outbox.SendResult:
     """Send one push if it is pending and due; record the outcome and, on failure, when to retry."""
-    now = timezone.now()
-    if not _claim(push_pk, now):
-        return PushResult(sent=False, delivered=False)
-    push = PushDelivery.objects.select_related("recipient").get(pk=push_pk)
+    push = outbox.claim(OUTBOX, push_pk, timezone.now())
+    if push is None:
+        return outbox.SendResult(sent=False, delivered=False)
     error = ""
-    if push.attempts > settings.PUSH_MAX_ATTEMPTS:  # earlier senders died mid-send, again and again
+    if outbox.exhausted(OUTBOX, push):
         error = _("发送多次中断，已停止重试")
     else:
         try:
             SENDERS[push.channel](push)
         except Exception as exc:  # any failure of the channel is recorded and retried; the row says why
             error = f"{type(exc).__name__}: {exc}"[:500]
-    finished = timezone.now()
-    with transaction.atomic():
-        push = PushDelivery.objects.select_for_update().get(pk=push_pk)
-        retry_at = None
-        if push.status != Status.PENDING:  # another sender finished it while this one's lease ran out
-            return PushResult(sent=True, delivered=not error)
-        if not error:
-            push.status, push.sent_at, push.last_error = Status.SENT, finished, ""
-        elif push.attempts >= settings.PUSH_MAX_ATTEMPTS:
-            push.status, push.last_error = Status.FAILED, error
-        else:
-            push.last_error = error
-            # A retry is a push like any other: one that would fall outside working hours waits for the morning —
-            # except a password reset, which someone is waiting for now.
-            retry_at = finished + retry_delay(push.attempts)
-            if not compose.is_password_reset(push):
-                retry_at = push_window_opens(retry_at)
-            push.next_attempt_at = retry_at
-        push.save(update_fields=["status", "sent_at", "last_error", "next_attempt_at"])
+    result = outbox.finish(OUTBOX, push_pk, error=error, now=timezone.now())
     if error:
-        logger.info("push %s (%s) attempt %d failed: %s", push.pk, push.channel, push.attempts, error)
-    return PushResult(sent=True, delivered=not error, retry_at=retry_at)
+        logger.info("push %s (%s) attempt %d failed: %s", push.pk, push.channel, result.attempts, error)
+    return result
 
 
 def due_pushes(now: datetime | None = None, limit: int = 1000) -> list[int]:
     """Pending pushes whose time has come: never queued, held for the morning, due a retry, or left by a
     sender that died (its lease ran out)."""
-    now = now or timezone.now()
-    return list(
-        PushDelivery.objects.filter(Q(next_attempt_at__lte=now), status=Status.PENDING)
-        .order_by("next_attempt_at", "id")
-        .values_list("pk", flat=True)[:limit]
-    )
+    return outbox.due(OUTBOX, now, limit)
 
 
 def resend(*, actor: User, push: PushDelivery) -> PushDelivery:
-    """Queue a failed push again (administrators, from the admin); a push sent is never sent again."""
-    if not has_role(actor, Role.ADMINISTRATOR):
-        raise NotPermitted(_("只有系统管理员可以重新发送推送"))
-    with transaction.atomic():
-        push = PushDelivery.objects.select_for_update().get(pk=push.pk)
-        if push.status == Status.FAILED:
-            push.status, push.attempts = Status.PENDING, 0
-            push.next_attempt_at = push_window_opens(timezone.now())
-            push.save(update_fields=["status", "attempts", "next_attempt_at"])
-            pks = [push.pk]
-            transaction.on_commit(lambda: send_soon(pks))
+    """Queue a failed push again (administrators, from the admin), due when the push window opens, its attempts
+    counted afresh; a push sent is never sent again."""
+    (push,) = outbox.resend(OUTBOX, [push], actor=actor)
     return push

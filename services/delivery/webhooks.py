@@ -1,7 +1,8 @@
 """Webhooks out: subscriptions, the deliveries each case event produces, and sending them signed, once.
 
 A delivery row is written in the transaction of the change it reports (an outbox), so nothing is lost when
-the broker is down: `due_deliveries` finds what is still to be sent. Sending claims the row with a lease
+the broker is down: `due_deliveries` finds what is still to be sent (the outbox mechanism is
+`services.delivery.outbox`, shared with pushes). Sending claims the row with a lease
 (`next_attempt_at` moved past the request's timeout) by a conditional UPDATE, so two workers never send one
 delivery at once, and once a success is recorded the delivery is never sent again. A worker that dies mid-send
 leaves the lease to expire and the delivery is retried with the same delivery id, which receivers use to
@@ -17,7 +18,6 @@ import json
 import logging
 import secrets
 import time
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import requests
@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import URLValidator
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy
 from services.delivery import egress, outbox
 from services.errors import NotFound, NotPermitted
 from services.roles import Role, has_role
+from services.selectors import subscriptions_visible_to
 from services.time.deadlines import overdue_tasks_q
 from services.validation import FieldErrors
 from tracker.models import Case, CaseEvent, Task, User, WebhookAttempt, WebhookDelivery, WebhookSubscription
@@ -58,17 +59,6 @@ USER_AGENT = "gx-concierge-webhooks/1"
 def may_manage_webhooks(user: User) -> bool:
     """Administrators manage every subscription; an integration account manages its own."""
     return has_role(user, Role.ADMINISTRATOR, Role.INTEGRATION)
-
-
-def subscriptions_visible_to(user: User) -> QuerySet[WebhookSubscription]:
-    subscriptions = WebhookSubscription.objects.select_related("owner")
-    if not user or not user.is_authenticated or not user.is_active:
-        return subscriptions.none()
-    if has_role(user, Role.ADMINISTRATOR):
-        return subscriptions
-    if has_role(user, Role.INTEGRATION):
-        return subscriptions.filter(owner=user)
-    return subscriptions.none()
 
 
 def _check_subscription(errors: FieldErrors, *, name, url, event_types) -> tuple[str, str, list[str]]:
@@ -340,35 +330,32 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
+OUTBOX = outbox.Outbox(
+    model=WebhookDelivery,
+    settings_prefix="WEBHOOK",
+    sent_status=WebhookDelivery.Status.DELIVERED,
+    sent_at_field="delivered_at",
+    queue=send_soon,
+    resend_refused=gettext_lazy("只有系统管理员可以重新发送"),
+    # The attempt counts when its outcome is recorded, numbered in the attempt log.
+    count_attempt_at_claim=False,
+    sendable=Q(subscription__is_active=True),
+    sweep_order=("created_at", "id"),
+    select_related=("subscription",),
+)
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff after the `attempts`-th failure, capped."""
-    return outbox.backoff(attempts, settings.WEBHOOK_RETRY_BASE_SECONDS, settings.WEBHOOK_RETRY_MAX_SECONDS)
+    return outbox.retry_delay(OUTBOX, attempts)
 
 
-@dataclass(frozen=True)
-class SendResult:
-    sent: bool  # an attempt was made
-    delivered: bool
-    retry_at: datetime | None = None
-
-
-def _claim(pk: int, now: datetime) -> bool:
-    # `requests` times out per connect and per read, not in total: the lease leaves room for a slow receiver.
-    lease = now + timedelta(seconds=3 * settings.WEBHOOK_TIMEOUT_SECONDS + 60)
-    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    if not WebhookDelivery.objects.filter(pk=pk, subscription__is_active=True).exists():
-        return False  # paused: it waits, and is sent if the subscription is switched on again
-    # Conditions on the row alone, so that a second claimer blocked on the row lock re-checks them and loses.
-    claimable = WebhookDelivery.objects.filter(due, pk=pk, status=WebhookDelivery.Status.PENDING)
-    return bool(claimable.update(next_attempt_at=lease))
-
-
-def deliver(delivery_pk: int) -> SendResult:
+def deliver(delivery_pk: int) -> outbox.SendResult:
     """Try to send one delivery if it is pending and due; record the attempt and what comes next."""
     now = timezone.now()
-    if not _claim(delivery_pk, now):
-        return SendResult(sent=False, delivered=False)
-    delivery = WebhookDelivery.objects.select_related("subscription").get(pk=delivery_pk)
+    delivery = outbox.claim(OUTBOX, delivery_pk, now)
+    if delivery is None:
+        return outbox.SendResult(sent=False, delivered=False)
     subscription = delivery.subscription
     body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
     timestamp = str(int(time.time()))
@@ -390,66 +377,33 @@ def deliver(delivery_pk: int) -> SendResult:
     except requests.RequestException as exc:
         error = f"{type(exc).__name__}: {exc}"[:500]
     duration_ms = int((time.monotonic() - started) * 1000)
-    delivered = not error
-    finished = timezone.now()
-    with transaction.atomic():
-        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_pk)
-        delivery.attempts += 1
+
+    def record(locked: WebhookDelivery) -> None:
         WebhookAttempt.objects.create(
-            delivery=delivery,
-            number=delivery.attempts,
+            delivery=locked,
+            number=locked.attempts,
             started_at=now,
             duration_ms=duration_ms,
             status_code=status_code,
             error=error,
             response_excerpt=excerpt,
-            succeeded=delivered,
+            succeeded=not error,
         )
-        retry_at = None
-        if delivery.status != WebhookDelivery.Status.PENDING:
-            # Another sender finished it while this one waited (its lease ran out): that outcome stands.
-            delivery.save(update_fields=["attempts"])
-            return SendResult(sent=True, delivered=delivered)
-        if delivered:
-            delivery.status, delivery.delivered_at, delivery.next_attempt_at = (
-                WebhookDelivery.Status.DELIVERED,
-                finished,
-                None,
-            )
-        elif delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
-            delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.FAILED, None
-        else:
-            retry_at = delivery.next_attempt_at = finished + retry_delay(delivery.attempts)
-        delivery.save(update_fields=["attempts", "status", "delivered_at", "next_attempt_at"])
+
+    result = outbox.finish(OUTBOX, delivery_pk, error=error, now=timezone.now(), record=record)
     if error:
-        logger.info("webhook delivery %s attempt %d failed: %s", delivery.delivery_id, delivery.attempts, error)
-    return SendResult(sent=True, delivered=delivered, retry_at=retry_at)
+        logger.info("webhook delivery %s attempt %d failed: %s", delivery.delivery_id, result.attempts, error)
+    return result
 
 
 def due_deliveries(now: datetime | None = None, limit: int = 1000) -> list[int]:
     """Pending deliveries whose time has come: never queued (broker down), due for a retry, or whose sender
-    died mid-send and whose lease has run out."""
-    now = now or timezone.now()
-    return list(
-        WebhookDelivery.objects.filter(
-            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-            status=WebhookDelivery.Status.PENDING,
-            subscription__is_active=True,
-        )
-        .order_by("created_at", "id")
-        .values_list("pk", flat=True)[:limit]
-    )
+    died mid-send and whose lease has run out. Those of a paused subscription wait."""
+    return outbox.due(OUTBOX, now, limit)
 
 
-def redeliver(*, actor: User, delivery: WebhookDelivery) -> WebhookDelivery:
-    """Send a failed delivery again (same delivery id), from the admin. A delivered one is never resent."""
-    if not has_role(actor, Role.ADMINISTRATOR):
-        raise NotPermitted(_("只有系统管理员可以重新投递"))
-    with transaction.atomic():
-        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
-        if delivery.status == WebhookDelivery.Status.FAILED:
-            delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.PENDING, None
-            delivery.save(update_fields=["status", "next_attempt_at"])
-            pks = [delivery.pk]
-            transaction.on_commit(lambda: send_soon(pks))
+def resend(*, actor: User, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send a failed delivery again (same delivery id, attempts counted on), from the admin. A delivered one is
+    never resent."""
+    (delivery,) = outbox.resend(OUTBOX, [delivery], actor=actor)
     return delivery

@@ -5,8 +5,10 @@ created when missing: loading twice changes nothing, and limits staff edited in 
 
 A category's limits (受理、办理、验收时限) and its escalation thresholds (督办: working days past a deadline before
 the yellow card, the red card, a late acceptance's escalation) are changed by administrators through
-`change_category_limits`, which records each changed field as a `ReferenceChange`. An empty threshold means the
-zone's default (settings REMINDER_*_AFTER_DAYS); `thresholds_from` is the one place that says so.
+`change_category_limits`, which records each changed field as a `ReferenceChange` (设置变更记录, which leaders read)
+and the save in the audit log (审计日志). An empty threshold means the zone's default (settings
+REMINDER_*_AFTER_DAYS); `thresholds_from` is the one place that says so. A category's other fields and the tiers are
+saved by `save_category` and `save_tier`, each recorded in the audit log too.
 """
 
 import re
@@ -20,11 +22,12 @@ from django.db.models import QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from services.audit import record, save_audited
 from services.errors import NotFound, NotPermitted
 from services.roles import Role, has_role
 from services.time.schedules import ensure_periodic_tasks
 from services.validation import FieldErrors
-from tracker.models import Category, Department, ReferenceChange, TaskForce, Tier, User
+from tracker.models import AuditEntry, Category, Department, ReferenceChange, TaskForce, Tier, User
 
 _REFERENCE_MODELS = ["category", "department", "taskforce", "tier", "holidayoverride", "holidayyear"]
 _REGISTER_MODELS = ["enterprise", "project"]
@@ -47,10 +50,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     # Leaders see everything in scope, including who works here; they visit enterprises too.
     # Leaders also see who changed a zone-wide rule (设置变更记录), which bears on the cards they supervise.
     Role.LEADER: [*_view(*_CONTEXT, "feedback", "visit", "user", "referencechange"), "add_visit"],
-    # Administrators keep the reference data, the register and the accounts. The change records are append-only:
-    # viewed, never added, changed or deleted by hand.
+    # Administrators keep the reference data, the register and the accounts. The change records and the audit log
+    # (审计日志, theirs alone) are append-only: viewed, never added, changed or deleted by hand.
     Role.ADMINISTRATOR: [
-        *_view(*_CONTEXT, "feedback", "visit", "user", "referencechange"),
+        *_view(*_CONTEXT, "feedback", "visit", "user", "referencechange", "auditentry"),
         *(f"{op}_{m}" for m in [*_REFERENCE_MODELS, *_REGISTER_MODELS, "user"] for op in ("add", "change")),
         "delete_holidayoverride",
         "delete_holidayyear",  # reopens a year: its deadlines are provisional again until it is confirmed anew
@@ -266,8 +269,8 @@ def change_category_limits(
 ) -> Category:
     """An administrator changes a category's limits and escalation thresholds (those given; an empty threshold
     means the zone's default). Checked by `check_category_limits` against the locked row; writes one
-    ReferenceChange per field whose value changed, in the same transaction. New deadlines count with the new
-    limits; the next reminder sweep and the leader's cards escalate with the new thresholds."""
+    ReferenceChange per field whose value changed and one audit entry, in the same transaction. New deadlines count
+    with the new limits; the next reminder sweep and the leader's cards escalate with the new thresholds."""
     if not may_change_category_limits(actor):
         raise NotPermitted(_("只有系统管理员可以修改类别的时限和督办规则"))
     given = {
@@ -309,7 +312,28 @@ def change_category_limits(
             setattr(current, field, value)
         current.save(update_fields=list(changed))
         ReferenceChange.objects.bulk_create(records)
+        lines = {change.field: [change.old_value, change.new_value] for change in records}
+        record(actor=actor, obj=current, action=AuditEntry.Action.CHANGED, changes=lines)
     return current
+
+
+def save_category(*, actor: User, category: Category | int | None, values: Mapping[str, object]) -> Category:
+    """An administrator adds a category (`category` None; it starts with the model's limits, which
+    `change_category_limits` then sets) or changes its code, name, description, order or whether cases may be filed
+    under it. Recorded in the audit log; InvalidInput names each bad field."""
+    if not may_change_category_limits(actor):
+        raise NotPermitted(_("只有系统管理员可以修改类别"))
+    limits = set(values) & set(CATEGORY_LIMIT_FIELDS)
+    if limits:
+        raise TypeError(f"limits are changed by change_category_limits: {', '.join(sorted(limits))}")
+    return save_audited(actor=actor, model=Category, obj=category, values=values)
+
+
+def save_tier(*, actor: User, tier: Tier | int | None, values: Mapping[str, object]) -> Tier:
+    """An administrator adds or renames an enterprise tier (企业梯队). Recorded in the audit log."""
+    if not has_role(actor, Role.ADMINISTRATOR):
+        raise NotPermitted(_("只有系统管理员可以修改企业梯队"))
+    return save_audited(actor=actor, model=Tier, obj=tier, values=values)
 
 
 def category_changes(category: Category | int) -> QuerySet[ReferenceChange]:

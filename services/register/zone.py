@@ -1,4 +1,5 @@
-"""The zone's register: key enterprises and investment projects, with their linked staff."""
+"""The zone's register: key enterprises and investment projects, with their linked staff. Each registration is
+recorded in the audit log (`services.audit`): linking staff decides who sees the enterprise's cases."""
 
 from decimal import Decimal, InvalidOperation
 
@@ -7,18 +8,34 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from services.audit import record, snapshot
 from services.errors import Conflict, InvalidInput, NotPermitted
 from services.register.uscc import parse_uscc
 from services.roles import Role, has_role
 from services.validation import FieldErrors
-from tracker.models import Enterprise, Project, Tier, User
+from tracker.models import AuditEntry, Enterprise, Project, Tier, User
 from tracker.models.zone import Industry
 
 
+def may_keep_register(user: User) -> bool:
+    """Administrators and leaders keep the register of enterprises and projects (and import it from Excel)."""
+    return has_role(user, Role.ADMINISTRATOR, Role.LEADER)
+
+
 def require_register_keeper(actor: User) -> None:
-    """Administrators and leaders keep the register of enterprises and projects."""
-    if not has_role(actor, Role.ADMINISTRATOR, Role.LEADER):
+    if not may_keep_register(actor):
         raise NotPermitted(_("只有管理员或领导可以维护企业和项目名录"))
+
+
+# What the audit log keeps of a registration: who is linked, and what names the row.
+LINKED_STAFF = ["concierge", "backup_concierge", "linked_leader"]
+ENTERPRISE_FIELDS = ["name", "uscc", "industry", "tiers", "is_key", *LINKED_STAFF]
+PROJECT_FIELDS = ["enterprise", "name", "total_investment", "stage", "level", *LINKED_STAFF]
+
+
+def _record_registered(actor: User, row: Enterprise | Project, fields: list[str]) -> None:
+    lines = {name: ["", value] for name, value in snapshot(row, fields).items() if value not in ("", [])}
+    record(actor=actor, obj=row, action=AuditEntry.Action.CREATED, changes=lines)
 
 
 def _check_staff(errors: FieldErrors, field: str, user: User | None) -> None:
@@ -81,7 +98,11 @@ def register_enterprise(
     if concierge and backup_concierge and concierge.pk == backup_concierge.pk:
         errors.add("backup_concierge", _("备岗专员不能与服务专员相同"))
     errors.raise_if_any()
-    duplicate = Conflict(_("统一社会信用代码 %(code)s 已登记") % {"code": code.code}, fields={"uscc": _("已登记")})
+    duplicate = Conflict(
+        _("统一社会信用代码 %(code)s 已登记") % {"code": code.code},
+        fields={"uscc": _("已登记")},
+        code="uscc_taken",
+    )
     if Enterprise.objects.filter(uscc=code.code).exists():
         raise duplicate
     try:
@@ -99,6 +120,7 @@ def register_enterprise(
             )
             if tiers:
                 enterprise.tiers.set(tiers)
+            _record_registered(actor, enterprise, ENTERPRISE_FIELDS)
     except IntegrityError:  # registered by someone else a moment ago
         raise duplicate from None
     return enterprise
@@ -142,14 +164,17 @@ def register_project(
     ):
         _check_staff(errors, field, user)
     errors.raise_if_any()
-    return Project.objects.create(
-        enterprise=enterprise,
-        name=name,
-        total_investment=investment,
-        stage=stage,
-        level=level,
-        concierge=concierge or enterprise.concierge,
-        backup_concierge=backup_concierge,
-        linked_leader=linked_leader or enterprise.linked_leader,
-        signed_on=signed_on,
-    )
+    with transaction.atomic():
+        project = Project.objects.create(
+            enterprise=enterprise,
+            name=name,
+            total_investment=investment,
+            stage=stage,
+            level=level,
+            concierge=concierge or enterprise.concierge,
+            backup_concierge=backup_concierge,
+            linked_leader=linked_leader or enterprise.linked_leader,
+            signed_on=signed_on,
+        )
+        _record_registered(actor, project, PROJECT_FIELDS)
+    return project

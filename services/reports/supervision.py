@@ -9,7 +9,7 @@ from datetime import date
 
 from django.db.models import Count, Q, QuerySet
 
-from services.selectors import tasks_visible_to
+from services.selectors import extensions_visible_to, tasks_visible_to
 from services.states import WORKING_TASK_STATES
 from services.time.calendar import WorkingCalendar
 from services.time.deadlines import clock_running_q
@@ -44,7 +44,8 @@ def carded_tasks_q(card: str, dates: EscalationDates) -> Q:
 def pending_extensions(user: User) -> QuerySet[Extension]:
     """Extension requests waiting for a decision on tasks `user` may see, oldest first."""
     return (
-        Extension.objects.filter(status=Extension.Status.PENDING, task__in=tasks_visible_to(user).values("pk"))
+        extensions_visible_to(user)
+        .filter(status=Extension.Status.PENDING)
         .select_related("task__case__enterprise", "requested_by")
         .order_by("created_at", "id")
     )

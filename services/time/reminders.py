@@ -2,8 +2,8 @@
 
 DESIGN.md §5. Every item has a deadline in working days: a case's acceptance (`accept_due_on`), each task's
 `due_on`, the enterprise's verdict (`verdict_due_on`), a case sent back (`redo_due_on`). The sweep (a Celery beat
-task every few minutes) finds what is due and writes one `Reminder` per item, kind and deadline — the ledger's
-unique key makes a second sweep, an overlapping beat or a redelivered message write nothing — with the in-app
+task every few minutes) finds what is due and writes one `Reminder` per item, kind and deadline — the reminder
+log's unique key makes a second sweep, an overlapping beat or a redelivered message write nothing — with the in-app
 notices and the pushes (email, WeCom) it calls for, all in one transaction. An approved extension moves `due_on`,
 so the new deadline's reminders are due again.
 
@@ -14,12 +14,14 @@ escalation thresholds, in working days:
 - a task due on the next working day → its assignee (or its unit); due today → the same;
 - a task overdue → the assignee and the task force's lead; overdue by N → the department head (黄牌督办);
   by M → the linked leader of the enterprise or project (红牌督办);
-- a case not accepted in time → its concierge; overdue by E → the linked leader;
+- a case not accepted in time → its concierge and backup; overdue by E → the linked leader;
 - a verdict due today → the enterprise's users; not given in time → the concierge, to call back (回访);
 - a case sent back (重办) and not taken up by `redo_due_on` (no task reopened or added, no new answer) → its
   concierge and backup; overdue by E → the linked leader.
 A case that is paused (挂起, `clock_paused_at` set: waiting for information asked of the enterprise) has no
 reminder at all while it is: its clocks stand still, and its deadlines move when it resumes.
+Who each of these people is (the case's concierge, the backup, a task's workers, the unit head, the linked leader)
+is decided in `services.delivery.recipients`.
 """
 
 import uuid
@@ -29,10 +31,8 @@ from datetime import date, datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from services.delivery import pushes
-from services.delivery.notifications import linked_leader, task_workers
+from services.delivery import pushes, recipients
 from services.register.reference import category_thresholds, default_thresholds
-from services.roles import Role
 from services.states import WORKING_TASK_STATES
 from services.time.calendar import WorkingCalendar
 from services.time.deadlines import clock_running_q
@@ -106,7 +106,7 @@ class EscalationDates:
 
 
 def due_reminders(now: datetime | None = None, calendar: WorkingCalendar | None = None) -> list[Due]:
-    """Every reminder the rules call for at `now`, sent or not (the ledger tells). A fixed number of queries."""
+    """Every reminder the rules call for at `now`, sent or not (the reminder log tells). A fixed number of queries."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     calendar = calendar or WorkingCalendar.load(since=today - timedelta(days=400))
@@ -161,56 +161,39 @@ class Recipients:
         task_ids = {r.task_id for r in reminders if r.task_id}
         case_ids = {r.case_id for r in reminders}
         self.tasks = (
-            Task.objects.select_related(
-                "assignee",
-                "task_force__lead",
-                "task_force__lead_department__head",
-                "department__head",
-            )
-            .prefetch_related("task_force__members")
+            Task.objects.select_related(*recipients.TASK_RELATED)
+            .prefetch_related(*recipients.TASK_PREFETCH)
             .in_bulk(task_ids)
         )
-        self.cases = Case.objects.select_related(
-            "concierge",
-            "enterprise__concierge",
-            "enterprise__backup_concierge",
-            "enterprise__linked_leader",
-            "project__linked_leader",
-        ).in_bulk(case_ids)
+        self.cases = Case.objects.select_related(*recipients.CASE_RELATED).in_bulk(case_ids)
         officer_departments = {t.department_id for t in self.tasks.values() if t.department_id and not t.assignee_id}
-        self.officers: dict[int, list[User]] = {}
-        for user in User.objects.filter(
-            department_id__in=officer_departments, is_active=True, groups__name=Role.DEPARTMENT_OFFICER
-        ).distinct():
-            self.officers.setdefault(user.department_id, []).append(user)
+        self.officers = recipients.department_officers(officer_departments)
         enterprise_ids = {self.cases[r.case_id].enterprise_id for r in reminders if r.kind == Kind.VERDICT_DUE}
         self.enterprise_users: dict[int, list[User]] = {}
-        for user in User.objects.filter(enterprise_id__in=enterprise_ids, is_active=True):
+        for user in recipients.enterprise_users(enterprise_ids):
             self.enterprise_users.setdefault(user.enterprise_id, []).append(user)
 
     def task_workers(self, task: Task) -> list[User]:
-        return task_workers(task, self.officers.get(task.department_id, []))
+        return recipients.task_workers(task, self.officers.get(task.department_id, []))
 
     def of(self, reminder: Reminder) -> list[User]:
         case = self.cases[reminder.case_id]
         task = self.tasks.get(reminder.task_id) if reminder.task_id else None
-        concierge = case.concierge or case.enterprise.concierge
         people: list[User | None]
         if reminder.kind in (Kind.TASK_DUE_TOMORROW, Kind.TASK_DUE_TODAY):
             people = self.task_workers(task)
         elif reminder.kind == Kind.TASK_OVERDUE:
             people = [*self.task_workers(task), task.task_force.lead if task.task_force_id else None]
         elif reminder.kind == Kind.TASK_YELLOW:
-            department = task.department or (task.task_force.lead_department if task.task_force_id else None)
-            people = [department.head if department else None]
+            people = [recipients.unit_head(task)]
         elif reminder.kind in (Kind.TASK_RED, Kind.ACCEPT_ESCALATED, Kind.REDO_ESCALATED):
-            people = [linked_leader(case)]
+            people = [recipients.linked_leader(case)]
         elif reminder.kind in (Kind.ACCEPT_OVERDUE, Kind.REDO_OVERDUE):
-            people = [concierge, case.enterprise.backup_concierge]
+            people = [recipients.concierge(case), recipients.backup_concierge(case)]
         elif reminder.kind == Kind.VERDICT_DUE:
             people = self.enterprise_users.get(case.enterprise_id, [])
         else:  # CALLBACK_DUE
-            people = [concierge]
+            people = [recipients.concierge(case)]
         unique = {}
         for person in people:
             if person is not None and person.is_active:
@@ -230,12 +213,12 @@ class SweepResult:
 
 
 def sweep(now: datetime | None = None) -> SweepResult:
-    """Write every due reminder not yet in the ledger, with its notices and pushes, in one transaction.
+    """Write every due reminder not yet in the reminder log, with its notices and pushes, in one transaction.
 
-    Safe to run twice at once: the second waits on the ledger's unique key and writes nothing the first wrote.
+    Safe to run twice at once: the second waits on the reminder log's unique key and writes nothing the first wrote.
     """
     now = now or timezone.now()
-    # In the ledger key's order: two sweeps at once then take the key locks in the same order (one waits for the
+    # In the reminder log key's order: two sweeps at once then take the key locks in the same order (one waits for the
     # other) instead of each holding a row the other needs (a deadlock, the order of a scan being no promise).
     due = sorted(due_reminders(now), key=lambda d: (d.item_key, d.kind, d.deadline))
     token = uuid.uuid4()
@@ -259,7 +242,7 @@ def sweep(now: datetime | None = None) -> SweepResult:
         written = list(Reminder.objects.filter(sweep_id=token).order_by("id"))
         if not written:
             return SweepResult(len(due), 0, 0, 0)
-        recipients = Recipients(written)
+        addressees = Recipients(written)
         notices = [
             Notification(
                 recipient=person,
@@ -270,12 +253,12 @@ def sweep(now: datetime | None = None) -> SweepResult:
                 created_at=now,
             )
             for reminder in written
-            for person in recipients.of(reminder)
+            for person in addressees.of(reminder)
         ]
         Notification.objects.bulk_create(notices, batch_size=1000)
         # The pushes render each notice with its case, task and deadline: attach what is loaded already.
         for notice in notices:
-            notice.case = recipients.cases[notice.case_id]
-            notice.task = recipients.tasks.get(notice.task_id) if notice.task_id else None
+            notice.case = addressees.cases[notice.case_id]
+            notice.task = addressees.tasks.get(notice.task_id) if notice.task_id else None
         written_pushes = pushes.pushes_for_notices(notices, now=now)
     return SweepResult(len(due), len(written), len(notices), len(written_pushes))

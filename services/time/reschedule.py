@@ -9,7 +9,7 @@ stands. A deadline that keeps what it counts (`due_counted_from` + `due_working_
 `deadline_working_days`) is counted again from there, a paused case's as any other; an older one without it only
 moves off a day that is now a rest day (民法典 第二百零三条). A deadline that moves gets one DEADLINE_RESCHEDULED event,
 whose notice tells the people it binds (`services.delivery.notifications`); its reminders re-arm by themselves, the
-ledger being keyed by deadline. A task's provisional flag (期限待核) follows the calendar too.
+reminder log being keyed by deadline. A task's provisional flag (期限待核) follows the calendar too.
 
 It runs after the confirmation commits, in a worker (`tracker.tasks.reschedule_deadlines`), one case per short
 transaction; running it again changes nothing and writes nothing.

@@ -4,7 +4,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from tests.services.helpers import case_at
+from tests.factories import case_at
 from tracker.models import Case, CaseEvent
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from services.time import calendar
-from tests.services.helpers import case_at
+from tests.factories import case_at
 from tracker.models import Case, CaseEvent, Task
 
 pytestmark = pytest.mark.django_db

@@ -16,8 +16,7 @@ from services.cases import steps as case_services
 from services.cases import tasks as task_services
 from services.roles import Role
 from services.time import calendar
-from tests.factories import DepartmentFactory, TaskForceFactory, UserFactory
-from tests.services.helpers import case_at
+from tests.factories import DepartmentFactory, TaskForceFactory, UserFactory, case_at
 from tracker.models import Case, Task
 
 pytestmark = pytest.mark.django_db

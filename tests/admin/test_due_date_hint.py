@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from services.cases import tasks as task_services
 from services.time import calendar
-from tests.services.helpers import at, case_at, frozen, task_at
+from tests.factories import at, case_at, frozen, task_at
 from tracker.models import Case, HolidayOverride, HolidayYear, Task
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from services.cases import tasks as task_services
 from services.time import calendar
-from tests.services.helpers import case_at
+from tests.factories import case_at
 from tracker.models import Case, Extension, Task
 
 pytestmark = pytest.mark.django_db

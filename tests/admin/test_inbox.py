@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from services.cases import steps as case_services
-from tests.services.helpers import case_at
+from tests.factories import case_at
 from tracker.models import Case, Notification, User
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +49,7 @@ def test_staff_choose_their_channels(client, zone):
     assert (officer.notify_by_email, officer.notify_by_wecom) == (False, True)
 
 
-def test_only_administrators_see_the_reminder_ledger_and_push_log(client, zone):
+def test_only_administrators_see_the_reminder_log_and_push_log(client, zone):
     for name in ("admin:tracker_reminder_changelist", "admin:tracker_pushdelivery_changelist"):
         client.force_login(zone.admin)
         assert client.get(reverse(name)).status_code == 200

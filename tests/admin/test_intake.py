@@ -8,8 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from tests.factories import EnterpriseFactory, ProjectFactory
-from tests.services.test_attachments import EXE, PDF
+from tests.factories import EXE, PDF, EnterpriseFactory, ProjectFactory
 from tracker.models import Attachment, Case, Notification
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@ leader resumes the clock from the case page."""
 
 from django.urls import reverse
 
-from tests.services.helpers import case_at
+from tests.factories import case_at
 from tracker.models import Case, ClockPause
 
 CS = Case.Status

@@ -7,8 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from services.cases import tasks as task_services
-from tests.services.helpers import case_at
-from tests.services.test_attachments import EXE, PDF
+from tests.factories import EXE, PDF, case_at
 from tracker.models import Attachment, Case, Task
 
 pytestmark = pytest.mark.django_db

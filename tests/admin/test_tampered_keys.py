@@ -7,7 +7,7 @@ from django.urls import reverse
 from django_celery_beat.models import CrontabSchedule
 
 from services import api_tokens
-from tests.services.helpers import case_at
+from tests.factories import case_at
 from tracker.models import ApiToken, Case, Category, Visit
 
 pytestmark = pytest.mark.django_db

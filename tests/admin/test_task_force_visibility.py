@@ -5,8 +5,7 @@ from django.urls import reverse
 
 from services.cases.tasks import TaskSpec, decompose_case
 from services.selectors import task_forces_visible_to
-from tests.factories import TaskForceFactory
-from tests.services.helpers import case_at
+from tests.factories import TaskForceFactory, case_at
 from tracker.models import Case
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from services.time.calendar import WorkingCalendar
-from tests.services.helpers import case_at
+from tests.factories import case_at
 from tracker.models import Case, Extension, Task
 
 pytestmark = pytest.mark.django_db

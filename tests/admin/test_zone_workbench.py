@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.services.helpers import case_at, run_case_action
+from tests.factories import case_at, run_case_action
 from tracker.models import Case, Enterprise, Feedback, Visit
 
 pytestmark = pytest.mark.django_db
@@ -172,6 +172,14 @@ def test_import_with_a_bad_row_imports_nothing_and_says_why(client, zone):
     assert not Enterprise.objects.filter(name="昆山新材料有限公司").exists()
 
 
-def test_only_administrators_import(client, zone):
+def test_only_those_who_keep_the_register_import(client, zone):
+    # Leaders keep the register (services.register.zone.require_register_keeper): they open the import page too
     client.force_login(zone.leader)
+    assert client.get(reverse("admin:tracker_enterprise_import")).status_code == 200
+    listed = client.get(reverse("admin:tracker_enterprise_changelist")).content.decode()
+    assert reverse("admin:tracker_enterprise_import") in listed
+    # A concierge does not
+    client.force_login(zone.concierge)
     assert client.get(reverse("admin:tracker_enterprise_import")).status_code == 403
+    listed = client.get(reverse("admin:tracker_enterprise_changelist")).content.decode()
+    assert reverse("admin:tracker_enterprise_import") not in listed

@@ -1,18 +1,10 @@
-"""API test helpers: a client per person, authenticated with a real token through the Authorization header."""
+"""The API tests' `api` fixture: a client per person (`tests.factories.client_for`), authenticated with a real token
+through the Authorization header."""
 
 import pytest
 from rest_framework.test import APIClient
 
-from services import api_tokens
-
-
-def client_for(user) -> APIClient:
-    """An API client that sends `Authorization: Token <key>` for a fresh token of `user`."""
-    _, key = api_tokens.create_token(actor=None, user=user, name="tests")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    client.user = user
-    return client
+from tests.factories import client_for
 
 
 @pytest.fixture

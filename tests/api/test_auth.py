@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from services import api_tokens
 from services.errors import InvalidInput, NotPermitted
-from tests.api.conftest import client_for
+from tests.factories import client_for
 from tracker.models import ApiToken
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,7 @@
 import pytest
 
 from services.cases import tasks as task_services
-from tests.factories import ProjectFactory
-from tests.services.helpers import after_verdict_window, case_at
+from tests.factories import ProjectFactory, after_verdict_window, case_at
 from tracker.models import Case, CaseEvent
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ from base64 import b64encode
 
 import pytest
 
-from tests.services.helpers import case_at
+from tests.factories import case_at
 from tracker.models import Case, CaseEvent
 
 pytestmark = pytest.mark.django_db

@@ -3,9 +3,7 @@
 import pytest
 from django.db import connection
 
-from tests.api.conftest import client_for
-from tests.factories import make_case
-from tests.services.helpers import race
+from tests.factories import client_for, make_case, race
 from tracker.models import Case, CaseEvent, IdempotencyRecord
 
 needs_postgres = pytest.mark.skipif(

@@ -32,8 +32,7 @@ from services.cases import tasks as task_services
 from services.cases.attachments import add_attachment
 from services.cases.tasks import TaskSpec
 from services.delivery import webhooks
-from tests.api.conftest import client_for
-from tests.factories import ProjectFactory, TaskForceFactory, UserFactory, make_case
+from tests.factories import ProjectFactory, TaskForceFactory, UserFactory, client_for, make_case
 from tracker.api.urls import router
 from tracker.models import (
     ApiToken,

@@ -5,8 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from services.cases import tasks as task_services
-from tests.services.helpers import case_at
-from tests.services.test_attachments import PDF
+from tests.factories import PDF, case_at
 from tracker.models import Case
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from services.time import calendar
-from tests.factories import make_case
-from tests.services.test_attachments import PDF
+from tests.factories import PDF, make_case
 from tracker.models import Attachment, Case, Extension, Task
 
 pytestmark = pytest.mark.django_db

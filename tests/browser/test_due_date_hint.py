@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from services.time import calendar
 from tests.browser.conftest import DESKTOP, PHONE, screenshot
-from tests.services.helpers import case_at
+from tests.factories import case_at
 from tracker.models import Case, HolidayOverride
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -9,7 +9,7 @@ from services.cases import steps as case_services
 from services.cases import tasks as task_services
 from services.cases.tasks import TaskSpec
 from tests.browser.conftest import screenshot
-from tests.services.test_attachments import PDF
+from tests.factories import PDF
 from tracker.models import Attachment, Case, Notification, Task
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -445,7 +445,7 @@ def test_a_kill_inside_the_sweep_writes_nothing_and_the_redelivered_message_writ
     assert sorted(received) == sorted(PushDelivery.objects.values_list("pk", flat=True))
     assert set(PushDelivery.objects.values_list("attempts", flat=True)) == {1}
 
-    # And a further sweep finds everything in the ledger: nothing new
+    # And a further sweep finds everything in the reminder log: nothing new
     again = celery_tasks.sweep_reminders.delay()
     wait_for(lambda: again.id in worker.results("sweep_reminders"), DONE_SECONDS, "the second sweep", worker.log)
     assert json.loads(worker.results("sweep_reminders")[again.id].replace("'", '"'))["reminders"] == 0

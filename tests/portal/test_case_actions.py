@@ -4,9 +4,8 @@ it is told when the case no longer allows either."""
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tests.factories import EnterpriseUserFactory
+from tests.factories import EnterpriseUserFactory, case_at, snapshot
 from tests.portal.conftest import html, messages_of, pdf, section
-from tests.services.helpers import case_at, snapshot
 from tracker.models import Case, CaseEvent, Task
 
 pytestmark = pytest.mark.django_db

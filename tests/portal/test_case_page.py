@@ -7,9 +7,8 @@ import pytest
 
 from services.cases import steps as case_services
 from services.cases import tasks as task_services
-from tests.factories import EnterpriseUserFactory
+from tests.factories import EnterpriseUserFactory, case_at
 from tests.portal.conftest import html, section
-from tests.services.helpers import case_at
 from tracker.models import Case
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from tests.factories import case_at
 from tests.portal.conftest import PASSWORD, html
-from tests.services.helpers import case_at
 from tracker.models import Case
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,8 @@
 import pytest
 
 from services.cases.attachments import add_attachment
+from tests.factories import case_at
 from tests.portal.conftest import PDF_BYTES, other_case_at, pdf
-from tests.services.helpers import case_at
 from tracker.models import Case
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,8 @@ from django.utils import timezone
 from services.cases import steps as case_services
 from services.time.calendar import WorkingCalendar, working_days_between
 from services.time.reminders import working_days_ago
+from tests.factories import case_at
 from tests.portal.conftest import html, other_case_at
-from tests.services.helpers import case_at
 from tracker.models import Case
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ import pytest
 
 from services.cases import steps as case_services
 from services.cases.attachments import add_attachment
+from tests.factories import snapshot
 from tests.portal.conftest import other_case_at, pdf
-from tests.services.helpers import snapshot
 from tracker.models import Case, CaseEvent, Feedback, Notification
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ from django.test.utils import CaptureQueriesContext
 
 from services.cases import steps as case_services
 from services.cases.attachments import add_attachment
+from tests.factories import case_at
 from tests.portal.conftest import pdf
-from tests.services.helpers import case_at
 from tracker.models import Case, Notification
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,8 @@ import pytest
 from services.cases import steps as case_services
 from services.cases import tasks as task_services
 from services.cases.tasks import TaskSpec
-from tests.factories import EnterpriseUserFactory
+from tests.factories import EnterpriseUserFactory, case_at
 from tests.portal.conftest import html, messages_of, section, unread_badge
-from tests.services.helpers import case_at
 from tracker.models import Case, Notification
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ import pytest
 
 from services.cases import steps as case_services
 from services.cases import tasks as task_services
+from tests.factories import case_at
 from tests.portal.conftest import pdf
-from tests.services.helpers import case_at
 from tracker.models import Case
 
 pytestmark = pytest.mark.django_db

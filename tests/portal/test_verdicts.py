@@ -3,8 +3,8 @@
 
 import pytest
 
+from tests.factories import case_at, snapshot
 from tests.portal.conftest import html, messages_of, section
-from tests.services.helpers import case_at, snapshot
 from tracker.models import Case, Feedback
 
 pytestmark = pytest.mark.django_db

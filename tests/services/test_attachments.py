@@ -4,9 +4,7 @@ import contextlib
 import hashlib
 import io
 import os
-import struct
 import zipfile
-import zlib
 from pathlib import Path
 
 import pytest
@@ -14,36 +12,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from services.cases.attachments import add_attachment
 from services.errors import IllegalTransition, InvalidInput, NotFound, NotPermitted
-from tests.services.helpers import case_at, events_since, snapshot
+from tests.factories import EXE, PDF, PNG, case_at, events_since, snapshot
 from tracker.models import Attachment, Case, CaseEvent
 
 CS = Case.Status
-
-
-def _png() -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 1×1 pixel, 8-bit RGB
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
-        + chunk(b"IEND", b"")
-    )
-
-
-PDF = (
-    b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
-    b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
-    b"trailer\n<< /Root 1 0 R >>\n%%EOF\n"
-)
-PNG = _png()
-EXE = (
-    b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00"
-    + b"\x00" * 48
-    + b"This program cannot be run in DOS mode."
-)
 
 
 def _stored_files(root: Path) -> list[Path]:

@@ -15,8 +15,7 @@ from services.cases.tasks import TaskSpec
 from services.errors import InvalidInput, NotPermitted
 from services.time import calendar, holidays
 from services.time.calendar import WorkingCalendar
-from tests.factories import HolidayOverrideFactory
-from tests.services.helpers import case_at
+from tests.factories import HolidayOverrideFactory, case_at, task_at
 from tracker.models import Case, HolidayOverride, HolidayYear, Task
 
 pytestmark = pytest.mark.django_db
@@ -246,8 +245,6 @@ def test_a_due_date_typed_on_a_rest_day_runs_to_the_next_working_day(zone, accep
 
 
 def test_a_redispatch_and_an_extension_on_a_rest_day_are_moved_too(zone):
-    from tests.services.helpers import task_at
-
     returned = task_at(zone, Task.Status.RETURNED)
     with mock.patch("django.utils.timezone.localdate", return_value=date(2026, 9, 28)):
         task_services.redispatch_task(

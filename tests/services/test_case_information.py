@@ -2,8 +2,6 @@
 enterprise submits a case with its files or adds a note and files later (services/cases/attachments.py), all or
 nothing; and what the enterprise reads of it on the timeline (services/selectors.py, services/cases/timeline.py)."""
 
-import struct
-import zlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,32 +16,12 @@ from services.cases.files import check_upload
 from services.cases.timeline import describe_event
 from services.errors import IllegalTransition, InvalidInput, NotFound, NotPermitted
 from services.selectors import timeline_for
-from tests.services.helpers import case_at, events_since, run_task_action, snapshot
+from tests.factories import PDF, PNG, case_at, events_since, pdf, png, run_task_action, snapshot
 from tracker.models import Attachment, Case, CaseEvent, CaseNumberSequence, Notification
 
 CS = Case.Status
 Kind = CaseEvent.Kind
-
-
-def _png() -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 1×1 pixel, 8-bit RGB
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
-
-
-PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
-PNG = _png()
 NOT_A_PDF = b"MZ\x90\x00 an executable renamed"
-
-
-def pdf(name: str = "规划许可申请表.pdf") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, PDF)
-
-
-def png(name: str = "现场照片.png") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, PNG)
 
 
 def _stored_files(root: Path) -> list[Path]:

@@ -10,7 +10,7 @@ from services.cases.tasks import TaskSpec
 from services.errors import IllegalTransition, InvalidInput
 from services.states import CASE_MOVES, case_actions_allowed
 from services.time import calendar
-from tests.services.helpers import (
+from tests.factories import (
     CASE_ACTORS,
     after_verdict_window,
     case_at,

@@ -16,7 +16,7 @@ from services.cases.timeline import describe_event
 from services.errors import IllegalTransition, NotFound
 from services.permissions import case_actions_for
 from services.time.deadlines import annotate_case_deadlines, overdue_cases_q, overdue_tasks_q
-from tests.services.helpers import at, case_at, frozen, race
+from tests.factories import at, case_at, frozen, pdf, race
 from tracker.models import Case, CaseEvent, ClockPause, Notification, Task
 
 CS = Case.Status
@@ -172,8 +172,6 @@ def test_a_task_given_during_the_pause_moves_only_by_the_days_it_lived(zone, wor
 
 
 def test_files_alone_from_the_enterprise_end_the_pause(zone, working):
-    from tests.services.test_case_information import pdf
-
     _ask(zone, working)
     with frozen(at("2026-11-03", 15)):
         attachment_services.add_case_information(actor=zone.enterprise_user, case=working, uploads=[pdf()])

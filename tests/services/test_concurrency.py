@@ -11,7 +11,7 @@ from django.db import connection
 from services import states
 from services.cases import steps as case_services
 from services.errors import Conflict, IllegalTransition, StaleVersion
-from tests.services.helpers import case_at, race, snapshot
+from tests.factories import case_at, race, snapshot
 from tracker.models import Case, CaseEvent
 
 CS = Case.Status

@@ -16,8 +16,7 @@ from services.cases import tasks as task_services
 from services.cases.tasks import TaskSpec
 from services.delivery import digests, pushes
 from services.roles import Role
-from tests.factories import UserFactory
-from tests.services.helpers import at, case_at, frozen
+from tests.factories import UserFactory, at, case_at, frozen
 from tracker.models import Case, PushDelivery
 
 CS = Case.Status

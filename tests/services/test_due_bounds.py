@@ -9,7 +9,7 @@ from services.cases import tasks as task_services
 from services.cases.tasks import TaskSpec
 from services.errors import InvalidInput
 from services.time import calendar
-from tests.services.helpers import case_at, snapshot, task_at
+from tests.factories import case_at, snapshot, task_at
 from tracker.models import Case, Extension, Task
 
 pytestmark = pytest.mark.django_db

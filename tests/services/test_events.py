@@ -8,7 +8,7 @@ from services.cases import invariants as audit
 from services.cases import steps as case_services
 from services.cases import tasks as task_services
 from services.cases.tasks import TaskSpec
-from tests.services.helpers import case_at, run_task_action
+from tests.factories import case_at, run_task_action
 from tracker.models import Case, CaseEvent
 
 CS = Case.Status

@@ -6,7 +6,7 @@ import pytest
 
 from services.cases import tasks as task_services
 from services.errors import Conflict, IllegalTransition, InvalidInput, NotFound, NotPermitted
-from tests.services.helpers import events_since, snapshot, task_at
+from tests.factories import events_since, snapshot, task_at
 from tracker.models import CaseEvent, Extension, Task
 
 TS = Task.Status

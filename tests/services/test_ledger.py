@@ -13,8 +13,7 @@ from services.cases import steps as case_services
 from services.cases import tasks as task_services
 from services.cases.tasks import TaskSpec
 from services.reports.ledger import LEDGER_COLUMNS, case_ledger
-from tests.factories import EnterpriseUserFactory, ProjectFactory, make_case
-from tests.services.helpers import case_at, run_case_action
+from tests.factories import EnterpriseUserFactory, ProjectFactory, case_at, make_case, run_case_action
 from tracker.models import Case
 
 CS = Case.Status

@@ -12,11 +12,11 @@ from services.cases import steps as case_services
 from services.cases import tasks as task_services
 from services.cases.tasks import TaskSpec
 from services.delivery import notifications
-from services.delivery.notifications import mark_read, notice_for, notifications_of, on_case_event, unread_count
+from services.delivery.notifications import mark_read, notice_for, on_case_event, unread_count
 from services.errors import IllegalTransition, NotFound
 from services.roles import Role
-from tests.factories import EnterpriseUserFactory, UserFactory
-from tests.services.helpers import case_at, run_case_action, run_task_action
+from services.selectors import notifications_visible_to
+from tests.factories import EnterpriseUserFactory, UserFactory, case_at, run_case_action, run_task_action
 from tracker.models import Case, CaseEvent, Notification
 
 CS = Case.Status
@@ -37,7 +37,7 @@ EXPECTED_NOTICES = {
 
 def _inbox(user) -> list[tuple[str, int | None, str]]:
     """The user's notices, newest first, as (kind, case id, note)."""
-    return [(n.kind, n.case_id, n.note) for n in notifications_of(user)]
+    return [(n.kind, n.case_id, n.note) for n in notifications_visible_to(user)]
 
 
 @pytest.fixture
@@ -281,7 +281,7 @@ def inbox(zone):
         description="新厂房需要增加用电容量。",
     )
     case_services.accept_case(actor=zone.other_concierge, case=other)
-    mine = list(notifications_of(zone.enterprise_user))
+    mine = list(notifications_visible_to(zone.enterprise_user))
     assert [n.case_id for n in mine] == [second.pk, first.pk]
     return mine
 
@@ -289,7 +289,7 @@ def inbox(zone):
 def test_the_inbox_holds_only_the_user_own_notices_newest_first(zone, inbox, django_assert_num_queries):
     # When the enterprise user reads the inbox, with each notice's case
     with django_assert_num_queries(1):
-        numbers = [n.case.number for n in notifications_of(zone.enterprise_user)]
+        numbers = [n.case.number for n in notifications_visible_to(zone.enterprise_user)]
     # Then it lists their own two notices, newest first, in one query
     assert numbers == [n.case.number for n in inbox]
     assert unread_count(zone.enterprise_user) == 2
@@ -297,8 +297,8 @@ def test_the_inbox_holds_only_the_user_own_notices_newest_first(zone, inbox, dja
 
 
 def test_nobody_signed_in_has_no_inbox(zone, inbox):
-    assert list(notifications_of(AnonymousUser())) == []
-    assert list(notifications_of(None)) == []
+    assert list(notifications_visible_to(AnonymousUser())) == []
+    assert list(notifications_visible_to(None)) == []
 
 
 def test_marking_one_notice_read_leaves_the_others_unread(zone, inbox):
@@ -336,7 +336,7 @@ def test_marking_all_read_reads_only_the_user_own_notices(zone, inbox):
 
 def test_another_person_notice_does_not_exist_for_the_user(zone, inbox):
     # Given a notice of the other enterprise's user
-    theirs = notifications_of(zone.other_enterprise_user).get()
+    theirs = notifications_visible_to(zone.other_enterprise_user).get()
 
     # When the enterprise user tries to mark it read (or one that does not exist)
     for pk in (theirs.pk, theirs.pk + 1000):

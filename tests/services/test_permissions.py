@@ -7,7 +7,7 @@ from services.cases import steps as case_services
 from services.cases import tasks as task_services
 from services.cases.tasks import TaskSpec
 from services.errors import InvalidInput, NotFound, NotPermitted
-from tests.services.helpers import after_verdict_window, case_at, run_case_action, run_task_action, snapshot, task_at
+from tests.factories import after_verdict_window, case_at, run_case_action, run_task_action, snapshot, task_at
 from tracker.models import Case, CaseEvent, Feedback, Task
 
 CS = Case.Status

@@ -10,7 +10,7 @@ from services.cases import tasks as task_services
 from services.cases.progress import NextStep, annotate_answer_due, next_step
 from services.cases.tasks import TaskSpec
 from services.time import calendar
-from tests.services.helpers import case_at, run_case_action, run_task_action
+from tests.factories import case_at, run_case_action, run_task_action
 from tracker.models import Case
 
 CS = Case.Status

@@ -19,10 +19,10 @@ from django.core import mail
 from services.cases import steps as case_services
 from services.cases import tasks as task_services
 from services.cases.tasks import TaskSpec
-from services.delivery import notifications, pushes
+from services.delivery import notifications, outbox, pushes
 from services.delivery.pushes import push_window_opens
 from services.errors import NotPermitted
-from tests.services.helpers import at, case_at, frozen
+from tests.factories import at, case_at, frozen
 from tracker import tasks as celery_tasks
 from tracker.models import Case, Notification, PushDelivery
 
@@ -493,7 +493,7 @@ def test_a_push_whose_sender_dies_every_time_is_given_up_after_the_last_attempt(
     push = PushDelivery.objects.get(recipient=reachable.concierge, channel=PushDelivery.Channel.EMAIL)
     for minute in range(3):
         with frozen(WORKING_HOURS + timedelta(minutes=10 * minute)):
-            assert pushes._claim(push.pk, WORKING_HOURS + timedelta(minutes=10 * minute))
+            assert outbox.claim(pushes.OUTBOX, push.pk, WORKING_HOURS + timedelta(minutes=10 * minute))
     PushDelivery.objects.filter(pk=push.pk).update(next_attempt_at=WORKING_HOURS)  # the last lease has run out
     # When the next sender picks it up
     with frozen(WORKING_HOURS + timedelta(hours=1)):

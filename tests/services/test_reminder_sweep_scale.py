@@ -24,12 +24,12 @@ SCALE = 10 if connection.vendor == "postgresql" else 1
 Kind = Reminder.Kind
 CS, TS = Case.Status, Task.Status
 # Statements that are not the sweep's batched INSERTs: reading the calendar (its overrides and confirmed years), the
-# categories' escalation thresholds, what is due, the ledger, the people and their channels, plus savepoints (21 at
-# most today). A constant: none of them is issued per item (SQLite would read more than 999 ids in several queries;
-# the zone at this scale stays below that). One more than before the thresholds were per category: that query.
+# categories' escalation thresholds, what is due, the reminder log, the people and their channels, plus savepoints
+# (21 at most today). A constant: none of them is issued per item (SQLite would read more than 999 ids in several
+# queries; the zone at this scale stays below that). One more than before the thresholds were per category: that query.
 OTHER_QUERIES_AT_MOST = 23
-# A second sweep at once, everything already in the ledger: the calendar, the thresholds (one query since they are
-# per category), what is due, the ledger's conflicts.
+# A second sweep at once, everything already in the reminder log: the calendar, the thresholds (one query since they are
+# per category), what is due, the reminder log's conflicts.
 SECOND_SWEEP_OTHER_QUERIES_AT_MOST = 12
 BATCH_SIZES = {"tracker_reminder": 1000, "tracker_notification": 1000, "tracker_pushdelivery": 500}
 
@@ -201,7 +201,7 @@ def test_one_sweep_over_the_demo_zone_writes_what_the_rules_call_for_in_bounded_
     with CaptureQueriesContext(connection) as again:
         second = reminders.sweep(now)
 
-    # Then everything is in the ledger already: nothing written, in a handful of queries
+    # Then everything is in the reminder log already: nothing written, in a handful of queries
     assert (second.due, second.reminders, second.notices, second.pushes) == (len(expected), 0, 0, 0)
     assert Reminder.objects.count() == len(expected)
     inserts, others = split_queries(again)

@@ -25,8 +25,11 @@ from tests.factories import (
     HolidayOverrideFactory,
     ProjectFactory,
     UserFactory,
+    at,
+    case_at,
+    frozen,
+    run_case_action,
 )
-from tests.services.helpers import at, case_at, frozen, run_case_action
 from tracker.models import Case, Notification, PushDelivery, Reminder, Task
 
 CS = Case.Status
@@ -83,7 +86,7 @@ def told(kind: str) -> list[str]:
     return sorted(Notification.objects.filter(kind=kind).values_list("recipient__username", flat=True))
 
 
-def ledger() -> list[tuple[str, date]]:
+def reminder_log() -> list[tuple[str, date]]:
     """The reminders written so far, oldest first, as (kind, deadline)."""
     return list(Reminder.objects.order_by("id").values_list("kind", "deadline"))
 
@@ -118,7 +121,7 @@ def test_a_task_due_on_the_next_working_day_reminds_whoever_works_it(people, uni
 
     # Then whoever works the task is told it is due tomorrow, and nothing else is said
     assert told(Kind.TASK_DUE_TOMORROW) == workers
-    assert ledger() == [(Kind.TASK_DUE_TOMORROW, date(2026, 11, 4))]
+    assert reminder_log() == [(Kind.TASK_DUE_TOMORROW, date(2026, 11, 4))]
 
 
 @pytest.mark.parametrize("unit", ["named person", "task force", "department"])
@@ -129,7 +132,7 @@ def test_a_task_due_today_reminds_the_same_people(people, unit):
     # Then the workers are told it is due today
     expected = {"named person": ["member"], "task force": ["force_lead", "member"], "department": ["officer"]}
     assert told(Kind.TASK_DUE_TODAY) == expected[unit]
-    assert ledger() == [(Kind.TASK_DUE_TODAY, date(2026, 11, 4))]
+    assert reminder_log() == [(Kind.TASK_DUE_TODAY, date(2026, 11, 4))]
 
 
 def test_on_friday_a_task_due_monday_is_due_on_the_next_working_day(people):
@@ -139,7 +142,7 @@ def test_on_friday_a_task_due_monday_is_due_on_the_next_working_day(people):
     for day in ("2026-11-05", "2026-11-06", "2026-11-07", "2026-11-08"):
         sweep_at(at(day))
     # Then the reminder came on Friday, the working day before, and the weekend added nothing
-    assert ledger() == [(Kind.TASK_DUE_TOMORROW, date(2026, 11, 9))]
+    assert reminder_log() == [(Kind.TASK_DUE_TOMORROW, date(2026, 11, 9))]
     assert Reminder.objects.get().created_at == at("2026-11-06")
 
 
@@ -159,7 +162,7 @@ def test_an_overdue_task_tells_its_workers_and_the_task_force_lead(people, unit,
     sweep_at(at("2026-11-04"))
     # Then it is overdue, to the workers and the task force's lead; one working day late is no escalation yet
     assert told(Kind.TASK_OVERDUE) == workers
-    assert ledger() == [(Kind.TASK_OVERDUE, date(2026, 11, 3))]
+    assert reminder_log() == [(Kind.TASK_OVERDUE, date(2026, 11, 3))]
 
 
 @pytest.mark.parametrize(
@@ -238,7 +241,7 @@ def test_a_task_done_or_a_case_accepted_in_time_is_not_reminded(people):
         sweep_at(at(day))
     # Then only the "due today" reminder written before the work was done exists: no overdue, no cards, and
     # nothing about accepting the case
-    assert ledger() == [(Kind.TASK_DUE_TODAY, date(2026, 11, 3))]
+    assert reminder_log() == [(Kind.TASK_DUE_TODAY, date(2026, 11, 3))]
 
 
 def test_a_case_not_accepted_in_time_tells_the_concierge_and_backup_then_the_linked_leader(people):
@@ -249,7 +252,7 @@ def test_a_case_not_accepted_in_time_tells_the_concierge_and_backup_then_the_lin
 
     # When the sweep runs on Tuesday: still in time
     sweep_at(at("2026-11-03", 17))
-    assert ledger() == []
+    assert reminder_log() == []
 
     # When it runs on Wednesday: late
     sweep_at(at("2026-11-04"))
@@ -274,7 +277,7 @@ def test_a_verdict_due_today_tells_the_enterprise_users_then_the_concierge_is_as
 
     # When the sweep runs on Friday: not yet
     sweep_at(at("2026-11-06"))
-    assert ledger() == []
+    assert reminder_log() == []
 
     # When it runs on the day the verdict is due
     sweep_at(at("2026-11-09"))
@@ -295,7 +298,7 @@ def test_a_verdict_given_in_time_ends_the_reminders(people):
         run_case_action(people, "confirm", case)
     sweep_at(at("2026-11-09", 10))
     sweep_at(at("2026-11-10"))
-    assert ledger() == []
+    assert reminder_log() == []
 
 
 def test_a_case_sent_back_and_not_taken_up_tells_the_concierge_and_backup_then_the_linked_leader(people):
@@ -309,11 +312,11 @@ def test_a_case_sent_back_and_not_taken_up_tells_the_concierge_and_backup_then_t
 
     # When the sweep runs on Wednesday: still in time
     sweep_at(at("2026-11-04", 17))
-    assert ledger() == []
+    assert reminder_log() == []
 
     # When it runs on Thursday, the concierge having neither reopened nor added a task
     sweep_at(at("2026-11-05"))
-    assert ledger() == [(Kind.REDO_OVERDUE, date(2026, 11, 4))]
+    assert reminder_log() == [(Kind.REDO_OVERDUE, date(2026, 11, 4))]
     assert told(Kind.REDO_OVERDUE) == ["backup", "concierge"]
     assert told(Kind.REDO_ESCALATED) == []
 
@@ -425,7 +428,7 @@ def test_golden_week_days_do_not_count(people):
 def test_a_task_due_after_golden_week_is_due_tomorrow_on_its_eve(people):
     given_task(people, made=at("2026-09-21"), due_on=date(2026, 10, 8), unit="named person")
     sweep_at(at("2026-09-30"))
-    assert ledger() == [(Kind.TASK_DUE_TOMORROW, date(2026, 10, 8))]
+    assert reminder_log() == [(Kind.TASK_DUE_TOMORROW, date(2026, 10, 8))]
 
 
 @pytest.mark.parametrize(
@@ -506,15 +509,15 @@ def test_in_an_unknown_year_the_holidays_staff_enter_are_kept(people):
     sweep_at(at("2026-12-31"))
 
     # Then Thursday already says "due tomorrow" for Monday 01-04: New Year's Day is skipped
-    assert ledger() == [(Kind.TASK_DUE_TOMORROW, date(2027, 1, 4))]
+    assert reminder_log() == [(Kind.TASK_DUE_TOMORROW, date(2027, 1, 4))]
     sweep_at(at("2027-01-01"))
-    assert ledger() == [(Kind.TASK_DUE_TOMORROW, date(2027, 1, 4))]
+    assert reminder_log() == [(Kind.TASK_DUE_TOMORROW, date(2027, 1, 4))]
 
 
 def test_without_the_override_new_year_day_2027_is_a_rest_day_by_law(people):
     given_task(people, made=at("2026-12-28"), due_on=date(2027, 1, 4), unit="named person")
     sweep_at(at("2026-12-31"))  # the next working day is Monday 01-04: New Year's Day is a statutory holiday
-    assert ledger() == [(Kind.TASK_DUE_TOMORROW, date(2027, 1, 4))]
+    assert reminder_log() == [(Kind.TASK_DUE_TOMORROW, date(2027, 1, 4))]
 
 
 # Held for the working morning --------------------------------------------------------------------------------
@@ -548,7 +551,7 @@ def test_a_reminder_push_waits_for_the_next_working_morning(people, written, goe
     assert push.next_attempt_at == goes_out
 
 
-# The ledger: once per item, kind and deadline -------------------------------------------------------------
+# The reminder log: once per item, kind and deadline -------------------------------------------------------
 
 
 def test_a_second_sweep_writes_nothing(people):
@@ -575,7 +578,7 @@ def test_an_approved_extension_rearms_the_reminders_of_the_new_deadline(people):
     task = given_task(people, made=at("2026-11-02"), due_on=date(2026, 11, 3), unit="named person")
     for moment in (at("2026-11-02", 11), at("2026-11-03"), at("2026-11-04")):
         sweep_at(moment)
-    assert ledger() == [
+    assert reminder_log() == [
         (Kind.TASK_DUE_TOMORROW, date(2026, 11, 3)),
         (Kind.TASK_DUE_TODAY, date(2026, 11, 3)),
         (Kind.TASK_OVERDUE, date(2026, 11, 3)),
@@ -595,7 +598,7 @@ def test_an_approved_extension_rearms_the_reminders_of_the_new_deadline(people):
 
     # Then the old deadline's reminders are not repeated (no yellow card for it), and the new deadline's come due
     # again in their turn: tomorrow on Friday, today on Monday, overdue on Tuesday
-    assert ledger()[3:] == [
+    assert reminder_log()[3:] == [
         (Kind.TASK_DUE_TOMORROW, date(2026, 11, 9)),
         (Kind.TASK_DUE_TODAY, date(2026, 11, 9)),
         (Kind.TASK_OVERDUE, date(2026, 11, 9)),
@@ -734,7 +737,7 @@ def test_a_paused_case_gets_no_reminder_of_any_kind(people, given, kinds):
         sweep_at(moment)
 
     # Then nothing was written, and nobody was told
-    assert ledger() == []
+    assert reminder_log() == []
     assert not Notification.objects.filter(reminder__isnull=False).exists()
 
     # When the case resumes and the sweep runs again on the last of those days
@@ -742,7 +745,7 @@ def test_a_paused_case_gets_no_reminder_of_any_kind(people, given, kinds):
     sweep_at(moments[-1] + timedelta(minutes=5))
 
     # Then the reminders its deadlines call for that day are written (the test could fail)
-    assert {kind for kind, _deadline in ledger()} & kinds
+    assert {kind for kind, _deadline in reminder_log()} & kinds
 
 
 def test_a_paused_case_does_not_hold_back_the_others(people):

@@ -18,8 +18,7 @@ from services.cases.timeline import describe_event
 from services.roles import Role
 from services.time import holidays, reminders, reschedule
 from services.time.reschedule import RescheduleResult
-from tests.factories import HolidayOverrideFactory, UserFactory
-from tests.services.helpers import at, case_at, frozen, task_at
+from tests.factories import HolidayOverrideFactory, UserFactory, at, case_at, frozen, task_at
 from tracker.models import Case, CaseEvent, HolidayYear, Notification, Reminder, Task
 
 pytestmark = pytest.mark.django_db
@@ -158,8 +157,8 @@ def test_a_task_counted_across_a_bridging_day_moves_by_it_and_its_reminder_is_se
     for minute in (0, 5):
         with frozen(at("2027-02-04", 16, minute)):
             reminders.sweep()
-    ledger = sorted(Reminder.objects.values_list("kind", "deadline"))
-    assert ledger == [
+    reminder_log = sorted(Reminder.objects.values_list("kind", "deadline"))
+    assert reminder_log == [
         (Reminder.Kind.TASK_DUE_TOMORROW, date(2027, 2, 9)),
         (Reminder.Kind.TASK_DUE_TOMORROW, date(2027, 2, 10)),
     ]

@@ -13,8 +13,7 @@ from services.cases.attachments import submit_case_with_files
 from services.cases.tasks import TaskSpec
 from services.errors import InvalidInput, NotFound
 from services.selectors import attachments_visible_to
-from tests.services.helpers import case_at
-from tests.services.test_attachments import EXE, PDF
+from tests.factories import EXE, PDF, case_at
 from tracker.models import Attachment, Case, CaseEvent, Notification, Task
 
 pytestmark = pytest.mark.django_db

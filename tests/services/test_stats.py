@@ -29,9 +29,9 @@ from tests.factories import (
     ProjectFactory,
     UserFactory,
     VisitFactory,
+    after_verdict_window,
     make_case,
 )
-from tests.services.helpers import after_verdict_window
 from tracker.models import Case, Category, Enterprise, Task
 
 CS = Case.Status

@@ -9,8 +9,7 @@ from services.cases import tasks as task_services
 from services.cases.tasks import TaskSpec
 from services.errors import InvalidInput
 from services.roles import Role
-from tests.factories import DepartmentFactory, TaskForceFactory, UserFactory
-from tests.services.helpers import case_at, snapshot
+from tests.factories import DepartmentFactory, TaskForceFactory, UserFactory, case_at, snapshot
 from tracker.models import Case, Task
 
 CS = Case.Status

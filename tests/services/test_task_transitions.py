@@ -12,8 +12,7 @@ from services.cases.tasks import TaskSpec
 from services.errors import IllegalTransition, InvalidInput, NotFound, StaleVersion
 from services.states import TASK_MOVES, task_actions_allowed
 from services.time import calendar
-from tests.factories import UserFactory
-from tests.services.helpers import TASK_ACTORS, case_at, events_since, run_task_action, snapshot, task_at
+from tests.factories import TASK_ACTORS, UserFactory, case_at, events_since, run_task_action, snapshot, task_at
 from tracker.models import Case, CaseEvent, Task
 
 CS = Case.Status

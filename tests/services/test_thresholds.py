@@ -17,8 +17,7 @@ from services.register import reference
 from services.register.reference import change_category_limits
 from services.reports.supervision import attention
 from services.time import reminders
-from tests.factories import CategoryFactory, UserFactory, make_case
-from tests.services.helpers import at, case_at, frozen, run_case_action
+from tests.factories import CategoryFactory, UserFactory, at, case_at, frozen, make_case, run_case_action
 from tracker.models import Case, Category, Notification, ReferenceChange, Reminder, Task
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from services.cases.timeline import describe_event
 from services.errors import InvalidInput
 from services.time import calendar
 from services.time.deadlines import annotate_case_deadlines, cases_due_between_q, overdue_cases_q
-from tests.services.helpers import after_verdict_window, at, case_at, frozen, run_case_action, snapshot
+from tests.factories import after_verdict_window, at, case_at, frozen, run_case_action, snapshot
 from tracker.models import Case, CaseEvent, Feedback, Notification, Task
 
 CS = Case.Status

@@ -23,8 +23,8 @@ from requests.structures import CaseInsensitiveDict
 from services.cases import steps as case_services
 from services.cases import tasks as task_services
 from services.cases.tasks import TaskSpec
-from services.delivery import webhooks
-from tests.services.helpers import case_at, race, task_at
+from services.delivery import outbox, webhooks
+from tests.factories import case_at, race, task_at
 from tracker import tasks as celery_tasks
 from tracker.celery import app as celery_app
 from tracker.models import Case, Task, WebhookAttempt, WebhookDelivery
@@ -259,7 +259,7 @@ def test_after_the_last_attempt_the_delivery_is_given_up(zone, receiver, django_
     assert len(receiver.requests()) == 3
 
 
-def test_an_administrator_redelivers_a_failed_delivery_under_the_same_id(
+def test_an_administrator_resends_a_failed_delivery_under_the_same_id(
     zone, receiver, django_capture_on_commit_callbacks
 ):
     # Given a delivery given up after three failures
@@ -272,7 +272,7 @@ def test_an_administrator_redelivers_a_failed_delivery_under_the_same_id(
 
     # When an administrator sends it again
     with django_capture_on_commit_callbacks(execute=True):
-        webhooks.redeliver(actor=zone.admin, delivery=delivery)
+        webhooks.resend(actor=zone.admin, delivery=delivery)
 
     # Then it arrives, with the delivery id of the first tries
     assert len({r.headers["X-Webhook-Id"] for r in receiver.requests()}) == 1
@@ -546,7 +546,7 @@ def test_two_senders_of_one_delivery_at_once_send_it_once(zone, receiver, monkey
     outcomes = race(lambda: webhooks.deliver(delivery.pk), lambda: webhooks.deliver(delivery.pk))
 
     # Then exactly one sent it, and the receiver got it once
-    assert all(isinstance(o, webhooks.SendResult) for o in outcomes), outcomes
+    assert all(isinstance(o, outbox.SendResult) for o in outcomes), outcomes
     assert sorted(o.sent for o in outcomes) == [False, True]
     assert len(receiver.requests()) == 1
     delivery.refresh_from_db()

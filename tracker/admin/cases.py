@@ -2,7 +2,7 @@
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, Q
@@ -16,7 +16,7 @@ from services.cases import steps as case_services
 from services.cases import tasks as task_services
 from services.cases.clocks import long_pauses_q
 from services.cases.timeline import describe_event
-from services.permissions import can_register_cases, case_actions_for
+from services.permissions import can_register_cases, case_actions_for, case_actions_held_back
 from services.reports.ledger import case_ledger
 from services.roles import Role
 from services.selectors import case_timeline, cases_visible_to, my_cases_q
@@ -523,9 +523,21 @@ class CaseAdmin(ObjectActionsMixin, ScopedAdmin):
         return {
             "case": case,
             "buttons": self.action_buttons(request, case),
+            "held_back": self.held_back(request, case),
             "timeline": [(event, describe_event(event)) for event in events],
             "attachments": list(Attachment.objects.filter(case=case).select_related("uploaded_by", "task")),
         }
 
+    def held_back(self, request, case) -> list:
+        """(button, refusal) for each step the person could take but a guard refuses now: the page shows it
+        disabled, saying why (办结答复 while tasks are open)."""
+        held_back = case_actions_held_back(request.user, case)
+        return [(self.object_actions[name], held_back[name]) for name in self.object_actions if name in held_back]
+
     def action_context(self, action, request, obj, form):
+        if request.method == "GET":
+            # Opened by its address while a guard refuses it: say why before the form is filled in for nothing.
+            refusal = case_actions_held_back(request.user, obj).get(action.name)
+            if refusal is not None:
+                messages.warning(request, refusal.message)
         return {"case": obj}

@@ -216,16 +216,19 @@ class WebhookDeliveryAdmin(AdministratorsOnly, ReadOnlyAdmin):
     ]
     readonly_fields = fields
     inlines = [AttemptInline]
-    actions = ["redeliver"]
+    actions = ["resend"]
 
     @admin.display(description=_("内容"))
     def payload_display(self, delivery):
         return format_html("<pre>{}</pre>", json.dumps(delivery.payload, ensure_ascii=False, indent=2))
 
-    @admin.action(description=_("重新投递所选的已放弃投递"))
-    def redeliver(self, request, queryset):
+    @admin.action(description=_("重新发送所选的已放弃投递"))
+    def resend(self, request, queryset):
         count = 0
         for delivery in queryset.filter(status=WebhookDelivery.Status.FAILED):
-            webhooks.redeliver(actor=request.user, delivery=delivery)
-            count += 1
+            try:
+                webhooks.resend(actor=request.user, delivery=delivery)
+                count += 1
+            except ServiceError as error:
+                messages.error(request, error.message)
         self.message_user(request, gettext("已重新排队 %(count)d 个投递") % {"count": count}, messages.SUCCESS)

@@ -1,5 +1,5 @@
 """Notices in the workbench: each person's inbox and how they want to be reached, and for administrators the
-reminder ledger and the push log (with a resend for failed pushes)."""
+reminder log and the push log (with a resend for failed pushes)."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from services.delivery import notifications as notification_services
 from services.delivery import pushes as push_services
 from services.errors import ServiceError
+from services.selectors import notifications_visible_to
 from tracker.admin.base import ReadOnlyAdmin
 from tracker.admin.integrations import AdministratorsOnly
 from tracker.models import PushDelivery, Reminder
@@ -42,7 +43,7 @@ def inbox_view(request, site):
             )
             messages.success(request, gettext("提醒方式已保存"))
             return redirect("admin:inbox")
-    inbox = notification_services.notifications_of(user).select_related("task")
+    inbox = notifications_visible_to(user).select_related("task")
     page = Paginator(inbox, 50).get_page(request.GET.get("page"))
     return TemplateResponse(
         request,
@@ -63,7 +64,7 @@ def open_notice_view(request, pk):
         notification_services.mark_read(actor=request.user, notification=pk)
     except ServiceError:
         return redirect("admin:inbox")
-    notice = notification_services.notifications_of(request.user).get(pk=pk)
+    notice = notifications_visible_to(request.user).get(pk=pk)
     if notice.task_id:
         return redirect("admin:tracker_task_change", notice.task_id)
     if notice.case_id:
@@ -73,7 +74,7 @@ def open_notice_view(request, pk):
 
 @admin.register(Reminder)
 class ReminderAdmin(AdministratorsOnly, ReadOnlyAdmin):
-    """The sent-ledger: what was reminded, about what, for which deadline (one row each, ever)."""
+    """The reminder log: what was reminded, about what, for which deadline (one row each, ever)."""
 
     list_display = ["created_at", "kind", "case", "task", "deadline"]
     list_filter = ["kind", "deadline"]

@@ -15,7 +15,7 @@ from services.cases.timeline import describe_event
 from services.permissions import extension_actions_for, task_actions_for
 from services.reports.stats import task_department_expression, tasks_completed_on_time_q
 from services.reports.supervision import carded_tasks_q
-from services.selectors import task_forces_visible_to, task_unit_q, tasks_visible_to
+from services.selectors import extensions_visible_to, my_tasks_q, task_forces_visible_to, tasks_visible_to
 from services.states import OPEN_TASK_STATES, WORKING_TASK_STATES
 from services.time import calendar
 from services.time.deadlines import is_task_overdue, overdue_tasks_q, rest_of_week, tasks_due_between_q
@@ -48,8 +48,7 @@ class TaskQueueFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "mine":
-            # A subquery rather than joins + DISTINCT: the unit's task forces may match one task several times.
-            return queryset.filter(pk__in=Task.objects.filter(task_unit_q(request.user)).values("pk"))
+            return queryset.filter(my_tasks_q(request.user))
         return queryset
 
 
@@ -442,7 +441,7 @@ class ExtensionAdmin(ObjectActionsMixin, ScopedAdmin):
     change_form_template = "admin/tracker/extension/change_form.html"
 
     def visible(self, user):
-        return Extension.objects.filter(task__in=tasks_visible_to(user).values("pk")).select_related("task__case")
+        return extensions_visible_to(user)
 
     def get_ordering(self, request):
         return ["-created_at", "-id"]

@@ -7,7 +7,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -21,9 +21,16 @@ from services.cases.visits import ProblemSpec, record_visit, visit_choices
 from services.errors import InvalidInput, ServiceError
 from services.permissions import is_linked_concierge
 from services.register.imports import import_template, preview_import, run_import
+from services.register.zone import may_keep_register
 from services.reports.stats import contact_since, enterprises_without_contact
 from services.roles import is_zone_wide
-from services.selectors import concierge_of_q, enterprises_visible_to, projects_visible_to
+from services.selectors import (
+    concierge_of_q,
+    enterprises_visible_to,
+    my_visits_q,
+    projects_visible_to,
+    visits_visible_to,
+)
 from tracker.admin.base import DateField, ScopedAdmin, place_row_error, show_refusal
 from tracker.models import Case, Category, Enterprise, Project, Visit
 
@@ -77,7 +84,7 @@ class VisitMineFilter(MineFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.filter(Q(concierge=request.user) | concierge_of_q(request.user, "enterprise__"))
+            return queryset.filter(my_visits_q(request.user))
         return queryset
 
 
@@ -124,6 +131,10 @@ class EnterpriseAdmin(ScopedAdmin):
             return enterprise.uscc
         return format_html('{} <span class="badge badge-overdue">{}</span>', enterprise.uscc, _("校验位待核实"))
 
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {"may_import": may_keep_register(request.user), **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         enterprise = self.get_object(request, object_id)
         extra_context = extra_context or {}
@@ -145,8 +156,9 @@ class EnterpriseAdmin(ScopedAdmin):
         ]
 
     def _require_admin(self, request):
-        """The import page is the administrators' (their group may add enterprises); the service checks again."""
-        if not request.user.has_perm("tracker.add_enterprise"):
+        """The import page is for those who keep the register (administrators and leaders); the service checks
+        again."""
+        if not may_keep_register(request.user):
             raise PermissionDenied
 
     def template_view(self, request, kind):
@@ -264,11 +276,7 @@ class VisitAdmin(ScopedAdmin):
     show_full_result_count = False
 
     def visible(self, user):
-        return (
-            Visit.objects.filter(enterprise__in=enterprises_visible_to(user).values("pk"))
-            .annotate(case_total=Count("cases"))
-            .select_related("enterprise", "project", "concierge")
-        )
+        return visits_visible_to(user).annotate(case_total=Count("cases"))
 
     def get_ordering(self, request):
         return ["-visited_on", "-id"]

@@ -1,4 +1,8 @@
-"""Every API error as `{"code", "message", "fields"}` with the status its meaning calls for (DESIGN.md §7)."""
+"""Every API error as `{"code", "message", "fields", "data"}` with the status its meaning calls for (DESIGN.md §7).
+
+`code` is stable and specific (a guard's `tasks_open` rather than a generic conflict), `data` holds the facts a
+program acts on (the open tasks' ids, the current version) and is `{}` when there are none. The codes and their
+data are documented in the schema (`tracker.api.schema`)."""
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, JsonResponse
@@ -49,14 +53,19 @@ def flatten(detail, prefix: str = "") -> dict[str, list[str]]:
     return fields
 
 
-def error_body(code: str, message: str, fields: dict | None = None, **extra) -> dict:
-    return {"code": code, "message": str(message), "fields": fields or {}, **extra}
+def error_body(code: str, message: str, fields: dict | None = None, *, data: dict | None = None, **extra) -> dict:
+    return {"code": code, "message": str(message), "fields": fields or {}, "data": data or {}, **extra}
+
+
+def service_error_body(error: ServiceError) -> dict:
+    """A service's refusal as the API answers it: its own rendering, with `data` always there."""
+    return {**error.as_dict(), "data": error.data}
 
 
 def exception_handler(exc, context):
-    """DRF's exception handler: service errors keep their code and status; DRF's and Django's are translated."""
+    """DRF's exception handler: service errors keep their code, data and status; DRF's and Django's are translated."""
     if isinstance(exc, ServiceError):
-        return Response(exc.as_dict(), status=exc.http_status)
+        return Response(service_error_body(exc), status=exc.http_status)
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("too_large", _("请求体过大")), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, Http404):

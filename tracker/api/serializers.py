@@ -9,7 +9,7 @@ from rest_framework import serializers
 from services.cases.timeline import describe_event
 from services.delivery import webhooks
 from services.permissions import case_actions_for
-from services.selectors import event_note_for, projects_visible_to, task_forces_visible_to
+from services.selectors import assignable_staff, event_note_for, projects_visible_to, task_forces_visible_to
 from tracker.models import (
     Attachment,
     Case,
@@ -450,9 +450,8 @@ class TaskSpecInput(serializers.Serializer):
         task_forces_visible_to, queryset=TaskForce.objects.none(), required=False, allow_null=True
     )
     department = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all(), required=False, allow_null=True)
-    assignee = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True, enterprise__isnull=True), required=False, allow_null=True
-    )
+    # The workbench's choices: active staff who may be given work (whether they belong to the unit is the service's).
+    assignee = serializers.PrimaryKeyRelatedField(queryset=assignable_staff(), required=False, allow_null=True)
     due_on = serializers.DateField(required=False, allow_null=True, help_text=_("省略则按类别的办理时限（工作日）"))
 
 

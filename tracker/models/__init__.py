@@ -1,7 +1,7 @@
 """The domain's tables. Rules about them live in `services/`, never here."""
 
 from tracker.models.api import ApiToken, IdempotencyRecord, WebhookAttempt, WebhookDelivery, WebhookSubscription
-from tracker.models.audit import ReferenceChange
+from tracker.models.audit import AuditEntry, ReferenceChange
 from tracker.models.calendar import HolidayOverride, HolidayYear
 from tracker.models.cases import (
     Attachment,
@@ -23,6 +23,7 @@ from tracker.models.zone import Enterprise, Project, Tier
 __all__ = [
     "ApiToken",
     "Attachment",
+    "AuditEntry",
     "Case",
     "CaseEvent",
     "CaseNumberSequence",

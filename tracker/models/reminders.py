@@ -1,4 +1,4 @@
-"""Reminders and pushes: the sent-ledger that makes each reminder happen once, and the outbox of messages
+"""Reminders and pushes: the reminder log (提醒记录) that makes each reminder happen once, and the outbox of messages
 pushed by email or WeCom (企业微信群机器人)."""
 
 import uuid
@@ -12,9 +12,9 @@ from django.utils.translation import gettext_lazy as _
 class Reminder(models.Model):
     """One reminder about one item (a task or a case), of one kind, for one deadline — at most once.
 
-    The unique (item, kind, deadline) key is the ledger: a second sweep, an overlapping beat or a redelivered
-    message finds the row there and sends nothing. An extension moves the deadline, so the new one's reminders
-    are due again.
+    This table is the reminder log (提醒记录), unique on (item, kind, deadline): a second sweep, an overlapping beat
+    or a redelivered message finds the row there and sends nothing. An extension moves the deadline, so the new
+    one's reminders are due again.
     """
 
     class Kind(models.TextChoices):

@@ -25,7 +25,13 @@ from services.cases.timeline import NOTE_IN_SENTENCE, describe_event
 from services.delivery import notifications as notification_services
 from services.errors import NotFound, ServiceError, TooManyRequests
 from services.permissions import case_actions_for
-from services.selectors import attachments_visible_to, cases_visible_to, event_note_for, timeline_for
+from services.selectors import (
+    attachments_visible_to,
+    cases_visible_to,
+    event_note_for,
+    notifications_visible_to,
+    timeline_for,
+)
 from services.states import FINAL_CASE_STATES, OPEN_CASE_STATES
 from tracker import logs
 from tracker.models import Case, Category, Feedback
@@ -317,7 +323,7 @@ def download(request, number, pk):
 
 @enterprise_required
 def notifications(request):
-    inbox = notification_services.notifications_of(request.user)
+    inbox = notifications_visible_to(request.user)
     page = Paginator(inbox, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "portal/notifications.html", {"page": page, "nav": "notifications"})
 
@@ -330,7 +336,7 @@ def open_notification(request, pk):
         notification_services.mark_read(actor=request.user, notification=pk)
     except NotFound:
         raise Http404 from None
-    notice = notification_services.notifications_of(request.user).get(pk=pk)
+    notice = notifications_visible_to(request.user).get(pk=pk)
     if notice.case_id:
         return redirect("portal:case", number=notice.case.number)
     return redirect("portal:notifications")

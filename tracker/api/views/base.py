@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from services import idempotency
 from services.errors import InvalidInput, PreconditionFailed, StaleVersion
+from tracker.api.schema import conflict_response
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -28,11 +29,12 @@ IF_MATCH = OpenApiParameter(
 )
 
 
-def step_schema(request_serializer, summary: str, *, response_serializer):
-    """The schema of a transition endpoint: its input, the object it answers with, and the two headers."""
+def step_schema(request_serializer, summary: str, *, response_serializer, refusals: tuple[str, ...] = ()):
+    """The schema of a transition endpoint: its input, the object it answers with, the two headers, and its 409
+    with the codes of the guards (`refusals`, e.g. `tasks_open`) that may refuse it beyond a plain wrong state."""
     return extend_schema(
         request=request_serializer,
-        responses={200: response_serializer},
+        responses={200: response_serializer, 409: conflict_response(refusals)},
         parameters=[IDEMPOTENCY_KEY, IF_MATCH],
         summary=summary,
     )

@@ -19,6 +19,7 @@ from services.cases.tasks import TaskSpec
 from services.errors import InvalidInput, NotFound
 from services.register.uscc import parse_uscc
 from services.selectors import attachments_visible_to, cases_visible_to, timeline_for
+from services.states import annotate_open_task_count
 from services.time.deadlines import annotate_case_deadlines
 from tracker import logs
 from tracker.api import filters, serializers
@@ -52,10 +53,11 @@ class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         cases = annotate_case_deadlines(cases_visible_to(self.request.user), timezone.localdate())
-        if self.action != "list":
-            tasks = Task.objects.select_related("task_force", "department").order_by("id")
-            cases = cases.prefetch_related(Prefetch("tasks", queryset=tasks), "feedback")
-        return cases
+        if self.action == "list":
+            # Each row's `actions` leaves out a step its guard refuses (resolve while tasks are open): from this count.
+            return annotate_open_task_count(cases)
+        tasks = Task.objects.select_related("task_force", "department").order_by("id")
+        return cases.prefetch_related(Prefetch("tasks", queryset=tasks), "feedback")
 
     def get_serializer_class(self):
         return serializers.CaseSerializer if self.action == "list" else serializers.CaseDetailSerializer
@@ -165,7 +167,12 @@ class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
             ),
         )
 
-    @_transition_schema(serializers.AnswerInput, "Answer the enterprise once every task is done (concierge)")
+    @_transition_schema(
+        serializers.AnswerInput,
+        "Answer the enterprise once every task is done or cancelled (concierge); while any is open, 409 `tasks_open` "
+        "with their ids in `data.open_tasks`",
+        refusals=("tasks_open",),
+    )
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
         return self.run_step(
@@ -242,7 +249,8 @@ class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
     @_transition_schema(
         serializers.ResumeClockInput,
         "End a pause without waiting for the enterprise (its concierge or a leader): every running deadline of the "
-        "case moves by the working days the pause lasted",
+        "case moves by the working days the pause lasted; 409 `not_paused` when the case is not paused",
+        refusals=("not_paused",),
     )
     @action(detail=True, methods=["post"])
     def resume_clock(self, request, pk=None):

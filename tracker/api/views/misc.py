@@ -10,6 +10,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from services import selectors
 from services.delivery import webhooks
 from services.reports import stats
 from tracker.api import serializers
@@ -66,7 +67,7 @@ class WebhookSubscriptionViewSet(WriteMixin, viewsets.ModelViewSet):
     filter_backends = []
 
     def get_queryset(self):
-        return webhooks.subscriptions_visible_to(self.request.user)
+        return selectors.subscriptions_visible_to(self.request.user)
 
     def _body(self, subscription) -> dict:
         return serializers.WebhookSubscriptionSerializer(subscription, context=self.get_serializer_context()).data

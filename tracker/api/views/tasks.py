@@ -74,7 +74,9 @@ class TaskViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
             lambda d, v: task_services.return_task(actor=request.user, task=pk, reason=d["reason"], expected_version=v),
         )
 
-    @_step_schema(serializers.ExtendInput, "Ask a leader for a later due date (the unit)")
+    @_step_schema(
+        serializers.ExtendInput, "Ask a leader for a later due date (the unit)", refusals=("extension_pending",)
+    )
     @action(detail=True, methods=["post"])
     def extend(self, request, pk=None):
         return self.run_step(
