@@ -7,15 +7,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from services.cases import tasks as task_services
-from tests.factories import EXE, PDF, case_at
+from tests.factories import EXE, case_at, pdf
 from tracker.models import Attachment, Case, Task
 
 pytestmark = pytest.mark.django_db
 CS = Case.Status
-
-
-def pdf(name: str) -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, PDF, content_type="application/pdf")
 
 
 @pytest.fixture

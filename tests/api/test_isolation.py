@@ -32,7 +32,7 @@ from services.cases import tasks as task_services
 from services.cases.attachments import add_attachment
 from services.cases.tasks import TaskSpec
 from services.delivery import webhooks
-from tests.factories import ProjectFactory, TaskForceFactory, UserFactory, client_for, make_case
+from tests.factories import PDF, ProjectFactory, TaskForceFactory, UserFactory, client_for, make_case
 from tracker.api.urls import router
 from tracker.models import (
     ApiToken,
@@ -53,11 +53,6 @@ pytestmark = pytest.mark.django_db
 
 CS = Case.Status
 TS = Task.Status
-PDF = (
-    b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
-    b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
-    b"trailer\n<< /Root 1 0 R >>\n%%EOF\n"
-)
 GHOST_PK = 900_000_000
 METHODS = ("get", "post", "put", "patch", "delete")
 

@@ -20,7 +20,7 @@ from django.db import connection
 
 from services.cases import steps as case_services
 from services.delivery import webhooks
-from tests.services.test_webhooks import Receiver, signature_verifies  # the same real receiver and recipe
+from tests.webhook_receiver import Receiver, signature_verifies  # the same real receiver and recipe
 from tracker.celery import app as celery_app
 from tracker.models import Case, WebhookDelivery
 

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from services.cases.files import ALLOWED_TYPES
 from services.errors import InvalidInput, ServiceError
+from services.selectors import projects_filed_for_by
 from tracker.models import Case, Category, Feedback, Project
 
 ACCEPT = ",".join(sorted(ALLOWED_TYPES))
@@ -88,10 +89,10 @@ class CaseSubmitForm(ServiceForm):
     )
     files = MultipleFileField(label=_("附件"))
 
-    def __init__(self, *args, enterprise, **kwargs):
+    def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["category"].queryset = Category.objects.filter(is_active=True).order_by("sort_order", "id")
-        self.fields["project"].queryset = Project.objects.filter(enterprise=enterprise).order_by("name")
+        self.fields["project"].queryset = projects_filed_for_by(user, user.enterprise_id)
         self.fields["files"].help_text = files_help()
         if not self.fields["project"].queryset.exists():
             if self.is_bound and self.data.get("project"):

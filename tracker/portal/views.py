@@ -162,9 +162,7 @@ def home(request):
 def submit(request):
     enterprise = request.user.enterprise
     posted = request.method == "POST"  # an empty POST is still a submission, refused with its fields named
-    form = forms.CaseSubmitForm(
-        request.POST if posted else None, request.FILES if posted else None, enterprise=enterprise
-    )
+    form = forms.CaseSubmitForm(request.POST if posted else None, request.FILES if posted else None, user=request.user)
     status = 200
     if posted:
         if form.is_valid():
