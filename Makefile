@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO_ENV := DATABASE_URL=sqlite:///$(CURDIR)/var/demo.sqlite3 DJANGO_DEBUG=1 CELERY_BROKER_URL=filesystem:// \
 	OUTBOUND_ALLOW_PRIVATE_ADDRESSES=1
 
-.PHONY: venv demo test lint format benchmark benchmark-api benchmark-reminders benchmark-reset clean messages
+.PHONY: venv demo test lint format benchmark benchmark-api benchmark-reminders benchmark-reset benchmark-submit clean messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ benchmark-reset: venv
 # The REST API under gunicorn with concurrent clients; PostgreSQL tracker_bench10, zone x10 (see bench/api.py).
 benchmark-api: venv
 	$(BIN)/python bench/api.py
+
+# Submitting cases with 1, 2, 4 and 8 clients, the former row-locked numbering against the sequence, on PostgreSQL
+# tracker_bench_submit (zone x1, created and seeded on the first run); see bench/submit.py.
+benchmark-submit: venv
+	$(BIN)/python bench/submit.py
 
 # The reminder sweep over the demo zone x10 and x100 on PostgreSQL (tracker_bench_rem10 and tracker_bench_rem100,
 # created and seeded on the first run: x100 takes about 10 minutes); see bench/reminders.py.

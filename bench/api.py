@@ -2,12 +2,18 @@
 
     .venv/bin/python bench/api.py                       # PostgreSQL tracker_bench10, zone x10, defaults below
     .venv/bin/python bench/api.py --database-url postgres://postgres@127.0.0.1:5432/tracker_bench1 --scale 1
+    .venv/bin/python bench/api.py --bare-only --rounds 20      # only the API against the bare view, interleaved
 
 The script migrates the database (creating it first if it is a missing PostgreSQL database), loads the demo zone
 at --scale unless it is already there, issues API tokens for a leader, the concierge with the most cases and an
 enterprise user, starts gunicorn on 127.0.0.1 (DEBUG off, throttling out of the way, Celery tasks run in the web
 process), and sends --requests requests per scenario from --concurrency client threads, each with its own
-keep-alive session. Gunicorn's sync workers close the connection after each answer, so most requests open a
+keep-alive session. Then it compares the leader's case list with a bare Django view answering the same bytes from
+one SQL statement (bench/bare.py, mounted only in the bench's own URLconf, bench/bare_settings.py): it checks the
+two bodies are byte-identical, sends --requests to each in --rounds alternating rounds (so both see the same load
+on the machine) and prints the API's share of the bare view's throughput.
+
+Gunicorn's sync workers close the connection after each answer, so most requests open a
 new TCP connection; that is how the application would be served. Latencies include errors.
 
 What it leaves behind: the tokens it issued are deleted at the end, also on Ctrl-C or an error. The cases the
@@ -207,9 +213,12 @@ def case_id_sample(size: int) -> list[int]:
 # The server ---------------------------------------------------------------------------------------------------
 
 
-def start_gunicorn(args, log_path: Path) -> subprocess.Popen:
+def start_gunicorn(args, log_path: Path, bare_user_id: int) -> subprocess.Popen:
     env = {
         **os.environ,
+        # The product's settings with one more URL, the bare view (bench/bare.py); the API is served unchanged.
+        "DJANGO_SETTINGS_MODULE": "bench.bare_settings",
+        "BENCH_BARE_USER_ID": str(bare_user_id),
         "DATABASE_URL": args.database_url,
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
@@ -361,6 +370,48 @@ def build_scenarios(keys, people, case_ids, categories) -> list[tuple[Scenario, 
     ]
 
 
+def compare_with_bare(base_url: str, key: str, leader: str, args) -> list[tuple[Scenario, Outcome]]:
+    """The leader's case list from the API and from the bare view: byte-identical bodies (checked here), then
+    --requests each in --rounds alternating rounds, so that other work on the machine weighs on both alike."""
+    api_path, bare_path = "/api/v1/cases/?page_size=50", "/bench/bare/cases/?page_size=50"
+    headers = {"Authorization": f"Token {key}"}
+    api_body = requests.get(base_url + api_path, headers=headers, timeout=60).content
+    bare_body = requests.get(base_url + bare_path, timeout=60).content
+    if api_body != bare_body:
+        pairs = enumerate(zip(api_body, bare_body, strict=False))
+        at = next((i for i, (a, b) in pairs if a != b), min(len(api_body), len(bare_body)))
+        around = slice(max(0, at - 80), at + 80)
+        sys.exit(
+            f"the bare view's body differs from the API's at byte {at}:\n"
+            f"  api:  {api_body[around]!r}\n  bare: {bare_body[around]!r}"
+        )
+    print(f"the bare view answers the leader's case list byte for byte as the API does ({len(api_body):,} bytes)")
+    api = Scenario("case list, whole zone · API", leader, key, lambda n: ("GET", api_path, None))
+    bare = Scenario("case list, whole zone · bare view", leader, key, lambda n: ("GET", bare_path, None))
+    totals = {api: Outcome(), bare: Outcome()}
+    per_round = max(1, args.requests // args.rounds)
+    for _ in range(args.rounds):
+        for scenario in (api, bare):
+            outcome = run(scenario, base_url, args.concurrency, per_round)
+            total = totals[scenario]
+            total.latencies_ms += outcome.latencies_ms
+            total.errors += outcome.errors
+            total.first_error = total.first_error or outcome.first_error
+            total.seconds += outcome.seconds
+    return list(totals.items())
+
+
+def print_bare_ratio(rows: list[tuple[Scenario, Outcome]]) -> None:
+    (_, api), (_, bare) = rows
+    api_rate, bare_rate = len(api.latencies_ms) / api.seconds, len(bare.latencies_ms) / bare.seconds
+    api_p50, bare_p50 = percentile(sorted(api.latencies_ms), 0.5), percentile(sorted(bare.latencies_ms), 0.5)
+    print(
+        f"API / bare view, leader's case list: throughput {api_rate / bare_rate:.0%} of the bare view's "
+        f"({api_rate:,.1f} against {bare_rate:,.1f} req/s); median latency {bare_p50 / api_p50:.0%} "
+        f"({api_p50:,.1f} against {bare_p50:,.1f} ms)"
+    )
+
+
 def fetch_categories(base_url: str, key: str) -> list[str]:
     response = requests.get(
         f"{base_url}/api/v1/categories/", headers={"Authorization": f"Token {key}"}, params={"page_size": 200}
@@ -411,9 +462,13 @@ def main() -> None:
         "--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn workers (default 2 × cores + 1)"
     )
     parser.add_argument("--port", type=int, default=None, help="default: a free port")
+    parser.add_argument(
+        "--rounds", type=int, default=10, help="alternating rounds of the API against the bare view (default 10)"
+    )
+    parser.add_argument("--bare-only", action="store_true", help="only the API against the bare view")
     args = parser.parse_args()
-    if min(args.scale, args.concurrency, args.requests, args.workers) < 1:
-        parser.error("--scale, --concurrency, --requests and --workers must be at least 1")
+    if min(args.scale, args.concurrency, args.requests, args.workers, args.rounds) < 1:
+        parser.error("--scale, --concurrency, --requests, --workers and --rounds must be at least 1")
     args.port = args.port or free_port()
 
     signal.signal(signal.SIGTERM, _interrupt)
@@ -432,7 +487,7 @@ def main() -> None:
     try:
         connections.close_all()  # this process holds no connection while the server is measured
         base_url = f"http://127.0.0.1:{args.port}"
-        server = start_gunicorn(args, log_path)
+        server = start_gunicorn(args, log_path, people["leader"].pk)
         wait_until_answering(server, base_url, log_path)
         scenarios = build_scenarios(keys, people, case_ids, fetch_categories(base_url, keys["leader"]))
 
@@ -445,15 +500,25 @@ def main() -> None:
             flush=True,
         )
         # Every worker imports and connects before anything is timed; reads only, so nothing is written.
+        if args.bare_only:
+            scenarios = scenarios[:1]
         for scenario, writes in scenarios:
             if not writes:
                 run(scenario, base_url, args.concurrency, 4 * args.workers)
+        run(
+            Scenario("warm-up", "", "", lambda n: ("GET", "/bench/bare/cases/?page_size=50", None)),
+            base_url,
+            args.concurrency,
+            4 * args.workers,
+        )
 
         rows = [
             (scenario, run(scenario, base_url, args.concurrency, args.requests, keep_bodies=writes), writes)
-            for scenario, writes in scenarios
+            for scenario, writes in ([] if args.bare_only else scenarios)
         ]
-        print_table([(scenario, outcome) for scenario, outcome, _ in rows])
+        bare_rows = compare_with_bare(base_url, keys["leader"], people["leader"].username, args)
+        print_table([(scenario, outcome) for scenario, outcome, _ in rows] + bare_rows)
+        print_bare_ratio(bare_rows)
         print(f"{load_average()} at the end (the clients, gunicorn and PostgreSQL share this machine's cores)")
         for scenario, outcome, writes in rows:
             if writes:

@@ -5,7 +5,9 @@ all in one transaction. Task-level steps are in `services.cases.tasks`.
 """
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import BigIntegerField, Max
+from django.db.models.functions import Cast, Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -46,13 +48,72 @@ def format_case_number(year: int, sequence: int) -> str:
 
 
 def reserve_case_numbers(year: int, count: int = 1) -> list[str]:
-    """Take the next `count` case numbers of `year`, race-free. Call inside a transaction."""
-    CaseNumberSequence.objects.bulk_create([CaseNumberSequence(year=year)], ignore_conflicts=True)
-    sequence = CaseNumberSequence.objects.select_for_update().get(year=year)
+    """Take the next `count` case numbers of `year`: unique and increasing, gaps tolerated. Call inside a transaction.
+
+    On PostgreSQL they come from the year's sequence (`tracker_case_number_<year>`): nextval holds no lock, so
+    submissions do not wait for each other, and a transaction that rolls back leaves a gap where its numbers were.
+    The sequence is set up on the year's first use, after the highest number already used (seeded, imported, or
+    counted by the row below before sequences). Elsewhere (SQLite, which serialises writers anyway) the year's
+    CaseNumberSequence row is the counter, locked to the end of the transaction: no gaps there.
+    """
+    if connection.vendor == "postgresql":
+        numbers = _numbers_from_sequence(year, count)
+    else:
+        numbers = _numbers_from_row(year, count)
+    return [format_case_number(year, n) for n in numbers]
+
+
+def _highest_number_used(year: int) -> int:
+    prefix = format_case_number(year, 0).rsplit("-", 1)[0] + "-"
+    tail = Cast(Substr("number", len(prefix) + 1), BigIntegerField())
+    return Case.objects.filter(number__startswith=prefix).aggregate(highest=Max(tail))["highest"] or 0
+
+
+def _numbers_from_row(year: int, count: int) -> list[int]:
+    sequence = CaseNumberSequence.objects.select_for_update().filter(year=year).first()
+    if sequence is None:
+        first_use = CaseNumberSequence(year=year, last=_highest_number_used(year))
+        CaseNumberSequence.objects.bulk_create([first_use], ignore_conflicts=True)
+        sequence = CaseNumberSequence.objects.select_for_update().get(year=year)
     first = sequence.last + 1
     sequence.last += count
     sequence.save(update_fields=["last"])
-    return [format_case_number(year, n) for n in range(first, first + count)]
+    return list(range(first, first + count))
+
+
+def _numbers_from_sequence(year: int, count: int) -> list[int]:
+    name, table = f"tracker_case_number_{year:d}", CaseNumberSequence._meta.db_table
+    with connection.cursor() as cursor:
+        # No row back while the year's row is missing (first use), NULL while its sequence is: set it up then.
+        cursor.execute(
+            f"SELECT nextval(to_regclass(%s)) FROM {table}, generate_series(1, %s) WHERE year = %s",
+            [name, count, year],
+        )
+        numbers = [n for (n,) in cursor.fetchall()]
+        if not numbers or numbers[0] is None:
+            _set_up_sequence(cursor, year, name)
+            cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [name, count])
+            numbers = [n for (n,) in cursor.fetchall()]
+    return sorted(numbers)
+
+
+def _set_up_sequence(cursor, year: int, name: str) -> None:
+    """Create the year's sequence (or restart it, when its row was new) after the highest number used. Whoever
+    inserts or locks the year's row does it, holding the row to COMMIT: the others wait, once a year."""
+    table = CaseNumberSequence._meta.db_table
+    cursor.execute(f"INSERT INTO {table} (year, last) VALUES (%s, 0) ON CONFLICT (year) DO NOTHING", [year])
+    inserted = cursor.rowcount == 1
+    cursor.execute(f"SELECT last FROM {table} WHERE year = %s FOR UPDATE", [year])
+    (counted,) = cursor.fetchone()
+    # Asked once the row is ours (a statement of its own): a sequence set up meanwhile is then seen.
+    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+    (exists,) = cursor.fetchone()
+    if exists and not inserted:
+        return  # set up by the transaction this one waited for
+    if not exists:
+        cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {connection.ops.quote_name(name)} AS bigint")
+    highest = max(counted, _highest_number_used(year))
+    cursor.execute("SELECT setval(%s::regclass, %s, false)", [name, highest + 1])
 
 
 # The channels staff register a case through in the workbench (登记诉求): a call, the 12345 hotline, a walk-in.

@@ -2,14 +2,19 @@
 
 One sheet, the header in row 1 (no title row), one row per case in the queryset's order. Times are the zone's
 local time (settings.TIME_ZONE, Asia/Shanghai) written as real Excel date-times; deadlines as Excel dates.
-Two queries whatever the number of cases: the cases with their overdue flag and latest verdict annotated, and
-their tasks with units, both read as plain values rather than model instances (seconds saved at 20,000 cases).
+The cases are read through one cursor, in chunks of LEDGER_CHUNK_SIZE, with their overdue flag and latest verdict
+annotated; each chunk's tasks with units are one more query: a query per chunk, never per case, all read as plain
+values rather than model instances (seconds saved at 20,000 cases). Rows go to disk as they are written
+(XlsxWriter's constant_memory mode), so an export of 100,000 cases holds one chunk in memory, not the whole ledger.
 """
 
 import re
+import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from io import BytesIO
+from itertools import islice
+from typing import IO
 
 import xlsxwriter
 from django.db.models import BooleanField, Count, ExpressionWrapper, IntegerField, OuterRef, Q, QuerySet, Subquery
@@ -57,6 +62,10 @@ DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 DATE_FORMAT = "yyyy-mm-dd"
 _WRAPPED_COLUMNS = frozenset({19, 20})  # 事项摘要 and 办结答复 (0-based)
 _ILLEGAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters Excel refuses
+# Cases read (and tasks queried) at a time: one chunk of rows and their tasks is what the export holds in memory.
+LEDGER_CHUNK_SIZE = 2000
+# Options of every ledger workbook: user text is never read as a formula, URL or number.
+_WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
 
 
 class _Labels:
@@ -131,24 +140,24 @@ _TASK_VALUES = (
 )
 
 
-def _case_rows(cases: QuerySet[Case], today: date) -> list:
+def _case_chunks(cases: QuerySet[Case], today: date, chunk_size: int) -> Iterator[list]:
+    """The cases as plain rows, `chunk_size` at a time, in the queryset's order, read through one cursor (a
+    server-side one on PostgreSQL) so that only a chunk is ever held."""
     annotated = cases.annotate(
         ledger_overdue=ExpressionWrapper(overdue_cases_q(today), output_field=BooleanField()),
         ledger_rating=_latest_feedback("rating"),
         ledger_comment=_latest_feedback("comment"),
         ledger_reopenings=_reopenings(),
     )
-    return list(annotated.values_list(*_CASE_VALUES, named=True))
+    rows = annotated.values_list(*_CASE_VALUES, named=True).iterator(chunk_size=chunk_size)
+    while chunk := list(islice(rows, chunk_size)):
+        yield chunk
 
 
-def _task_lines(cases: QuerySet[Case], labels: _Labels) -> dict[int, tuple[int, int, str]]:
-    """Per case id: (tasks not cancelled, tasks done, one summary line per task)."""
-    # A subquery rather than prefetch_related: prefetching binds one parameter per case, which SQLite caps.
-    tasks = (
-        Task.objects.filter(case__in=cases.order_by().values("pk"))
-        .order_by("case_id", "id")
-        .values_list(*_TASK_VALUES, named=True)
-    )
+def _task_lines(case_ids: list[int], labels: _Labels) -> dict[int, tuple[int, int, str]]:
+    """Per case id of one chunk: (tasks not cancelled, tasks done, one summary line per task)."""
+    # One parameter per case of the chunk: LEDGER_CHUNK_SIZE stays far below SQLite's cap on parameters.
+    tasks = Task.objects.filter(case_id__in=case_ids).order_by("case_id", "id").values_list(*_TASK_VALUES, named=True)
     task_forces: dict[int, TaskForce] = {}
     departments: dict[int, Department] = {}
     lines: dict[int, list[str]] = defaultdict(list)
@@ -221,25 +230,23 @@ def _values(case, tasks: tuple[int, int, str], labels: _Labels, concierges: dict
     ]
 
 
-def case_ledger(cases: QuerySet[Case], *, today: date | None = None) -> bytes:
-    """The ledger of `cases` as an .xlsx file, one row per case in the queryset's order.
+def write_case_ledger(
+    cases: QuerySet[Case], output: str | IO[bytes], *, today: date | None = None, chunk_size: int = LEDGER_CHUNK_SIZE
+) -> int:
+    """Write the ledger of `cases` to `output` (a path, or a binary file open for writing), one row per case in the
+    queryset's order; returns the number of cases written.
 
     `today` (default: the zone's today) decides 是否逾期, by `services.time.deadlines.overdue_cases_q`. 事项数 and
     已完成事项 leave cancelled tasks out; 事项摘要 lists every task, cancelled ones with their status. 满意度 and
     评价意见 come from the latest verdict (a reopen has no rating; its comment is the reason). 办结答复 is the
-    concierge's latest answer; 重办次数 counts the reopen verdicts (the enterprise's and on callbacks). Read-only.
+    concierge's latest answer; 重办次数 counts the reopen verdicts (the enterprise's and on callbacks). Read-only;
+    memory is bounded by `chunk_size`, whatever the number of cases (rows are flushed to temporary files).
     """
     today = today or timezone.localdate()
     labels = _Labels()
-    rows = _case_rows(cases, today)
-    tasks = _task_lines(cases, labels) if rows else {}
-
-    output = BytesIO()
-    # XlsxWriter writes ~3x faster than openpyxl; user text is never read as a formula, URL or number.
-    book = xlsxwriter.Workbook(
-        output,
-        {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False},
-    )
+    # XlsxWriter writes ~3x faster than openpyxl. constant_memory writes each row to disk when the next one starts
+    # (rows strictly in order, strings inline rather than shared), which is what keeps a large export bounded.
+    book = xlsxwriter.Workbook(output, {**_WORKBOOK_OPTIONS, "constant_memory": True})
     sheet = book.add_worksheet(str(_("诉求台账")))
     formats = {
         "header": book.add_format({"bold": True}),
@@ -250,26 +257,52 @@ def case_ledger(cases: QuerySet[Case], *, today: date | None = None) -> bytes:
     for index, (_header, width) in enumerate(_COLUMNS):
         sheet.set_column(index, index, width)
     sheet.freeze_panes(1, 0)
-    sheet.autofilter(0, 0, len(rows), len(_COLUMNS) - 1)
     sheet.write_row(0, 0, [str(title) for title in LEDGER_COLUMNS], formats["header"])
 
     zone_tz = timezone.get_default_timezone()
     concierges: dict[int, str] = {}
     no_tasks = (0, 0, "")
-    for row, case in enumerate(rows, 1):
-        values = _values(case, tasks.get(case.pk, no_tasks), labels, concierges, zone_tz)
-        for column, value in enumerate(values):
-            if value is None:
-                continue
-            if isinstance(value, str):
-                wrap = formats["wrap"] if column in _WRAPPED_COLUMNS else None
-                sheet.write_string(row, column, _ILLEGAL_CHARACTERS.sub("", value), wrap)
-            elif isinstance(value, date):
-                sheet.write_datetime(row, column, value, formats[datetime if isinstance(value, datetime) else date])
-            else:
-                sheet.write_number(row, column, value)
+    row = 0
+    for chunk in _case_chunks(cases, today, chunk_size):
+        tasks = _task_lines([case.pk for case in chunk], labels)
+        for case in chunk:
+            row += 1
+            values = _values(case, tasks.get(case.pk, no_tasks), labels, concierges, zone_tz)
+            for column, value in enumerate(values):
+                if value is None:
+                    continue
+                if isinstance(value, str):
+                    wrap = formats["wrap"] if column in _WRAPPED_COLUMNS else None
+                    sheet.write_string(row, column, _ILLEGAL_CHARACTERS.sub("", value), wrap)
+                elif isinstance(value, date):
+                    number_format = formats[datetime if isinstance(value, datetime) else date]
+                    sheet.write_datetime(row, column, value, number_format)
+                else:
+                    sheet.write_number(row, column, value)
+    # The filter's range is only known at the end; it is written when the book closes, so it may come last.
+    sheet.autofilter(0, 0, row, len(_COLUMNS) - 1)
     book.close()
-    return output.getvalue()
+    return row
+
+
+def case_ledger_file(cases: QuerySet[Case], *, today: date | None = None) -> IO[bytes]:
+    """The ledger of `cases` (see `write_case_ledger`) in an anonymous temporary file, rewound: the caller streams
+    it and closes it, which deletes it."""
+    file = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - handed to the caller, who closes it
+    try:
+        write_case_ledger(cases, file, today=today)
+    except BaseException:
+        file.close()
+        raise
+    file.seek(0)
+    return file
+
+
+def case_ledger(cases: QuerySet[Case], *, today: date | None = None) -> bytes:
+    """The ledger of `cases` as the bytes of an .xlsx file, for the small ledgers attached to a mail; the export
+    streams `case_ledger_file` instead."""
+    with case_ledger_file(cases, today=today) as file:
+        return file.read()
 
 
 def weekly_ledger(user: User, now: datetime | None = None) -> tuple[str, bytes]:

@@ -113,7 +113,7 @@ def test_export_gives_the_filtered_list_as_an_excel_ledger(client, zone):
     response = client.get(reverse("admin:tracker_case_export") + "?status__exact=closed")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
-    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     numbers = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert numbers == [closed.number] and submitted.number not in numbers
     # The list page links to the export with its filters

@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, Q
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -17,7 +17,7 @@ from services.cases import tasks as task_services
 from services.cases.clocks import long_pauses_q
 from services.cases.timeline import describe_event
 from services.permissions import can_register_cases, case_actions_for, case_actions_held_back
-from services.reports.ledger import case_ledger
+from services.reports.ledger import case_ledger_file
 from services.roles import Role
 from services.selectors import case_timeline, cases_visible_to, my_cases_q
 from services.states import FINAL_CASE_STATES
@@ -468,13 +468,13 @@ class CaseAdmin(ObjectActionsMixin, ScopedAdmin):
             # As the list itself answers unknown filters: back to it, with Django's "?e=1" notice.
             return HttpResponseRedirect(reverse("admin:tracker_case_changelist") + "?e=1")
         today = timezone.localdate()
-        response = HttpResponse(
-            case_ledger(cases, today=today),
+        # Written to a temporary file in bounded memory and streamed from it; closing the response deletes it.
+        return FileResponse(
+            case_ledger_file(cases, today=today),
+            as_attachment=True,
+            filename=f"ledger-{today:%Y%m%d}.xlsx",
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
-        filename = f"ledger-{today:%Y%m%d}.xlsx"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
 
     @admin.display(description=_("诉求编号"), ordering="number")
     def number_display(self, case):

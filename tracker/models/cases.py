@@ -46,7 +46,9 @@ class Category(models.Model):
 
 
 class CaseNumberSequence(models.Model):
-    """The last case number handed out in a year; locked while the next one is taken."""
+    """A year of case numbers. On SQLite `last` is the last one handed out, the row locked while the next is taken;
+    on PostgreSQL the numbers come from the year's sequence, set up (after `last` and any number in use) when this
+    row is written (`services.cases.steps.reserve_case_numbers`)."""
 
     year = models.PositiveSmallIntegerField(primary_key=True)
     last = models.PositiveIntegerField(default=0)

@@ -26,7 +26,7 @@ from tracker.api import filters, serializers
 from tracker.api.pagination import Cursor
 from tracker.api.parsers import MultiPartParser
 from tracker.api.views.base import IDEMPOTENCY_KEY, WriteMixin, etag, step_schema, validated
-from tracker.models import Attachment, Case, Enterprise, Task
+from tracker.models import Attachment, Case, Enterprise, Feedback, Task
 
 _transition_schema = partial(step_schema, response_serializer=serializers.CaseDetailSerializer)
 
@@ -105,7 +105,10 @@ class CaseViewSet(WriteMixin, viewsets.ReadOnlyModelViewSet):
             except NotFound:
                 # Existence of an enterprise the caller may not submit for is not confirmed.
                 raise InvalidInput.field("enterprise", _("企业不存在或无权为其提交诉求")) from None
-            return self.represent(case.pk)
+            # Read back as the detail shows it; a case just submitted has no tasks or feedback to ask for.
+            nothing = (Prefetch("tasks", Task.objects.none()), Prefetch("feedback", Feedback.objects.none()))
+            fresh = get_object_or_404(self.get_queryset().prefetch_related(None).prefetch_related(*nothing), pk=case.pk)
+            return serializers.CaseDetailSerializer(fresh, context=self.get_serializer_context()).data
 
         response = self.respond_to_write(request, produce, status_code=201)
         if response.status_code == 201:
