@@ -1,4 +1,4 @@
-"""The deterministic generator of a realistic zone (DESIGN.md §6).
+"""The deterministic generator of a realistic zone (README.md, Seeds).
 
 One *block* is a whole zone: 806 key enterprises with valid credit codes, 218 investment projects, the staff
 who serve them, enterprise users, ~1,500 closed cases over two years and open cases at every stage. Block 0 is

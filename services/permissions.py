@@ -1,4 +1,4 @@
-"""Who may do what (DESIGN.md §4), as predicates on loaded objects. Visibility itself is in `selectors`."""
+"""Who may do what (docs/states-and-roles.md), as predicates on loaded objects. Visibility itself is in `selectors`."""
 
 from services.roles import Role, has_role, is_zone_wide
 from services.states import (

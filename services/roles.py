@@ -1,4 +1,4 @@
-"""Staff roles (DESIGN.md §4). A role is a Django group named by its code; the permissions the admin needs
+"""Staff roles (docs/states-and-roles.md). A role is a Django group named by its code; the permissions the admin needs
 are attached to those groups by `services.register.reference.ensure_role_groups`.
 
 Most of what a person may do follows from links, not roles: a concierge acts on the cases of enterprises

@@ -148,7 +148,8 @@ def _not_paused(case: Case) -> Refusal:
     return Refusal("not_paused", _("诉求未挂起，无需恢复计时"), {})
 
 
-# DESIGN.md §3: a case cannot be resolved while any of its tasks is open; a pause is ended only while there is one.
+# docs/states-and-roles.md: a case cannot be resolved while any of its tasks is open; a pause is ended only while
+# there is one.
 TASKS_OPEN = Guard("tasks_open", _has_open_tasks, _tasks_open)
 NOT_PAUSED = Guard("not_paused", lambda case: case.clock_paused_at is None, _not_paused, explained=False)
 

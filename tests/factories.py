@@ -1,8 +1,8 @@
 """The shared test builders, in one place: a factory for every model; cases and tasks walked through the real
 services to a status (`make_case`, `case_at`, `task_at`), so their timelines are exactly what production would hold;
-any state-machine action performed as the person DESIGN.md §4 gives it to; a snapshot of everything a refused call
-must leave untouched; the clock stopped at a moment of the zone's time; calls raced in threads; real files to
-upload; and an API client per person."""
+any state-machine action performed as the person docs/states-and-roles.md gives it to; a snapshot of everything a
+refused call must leave untouched; the clock stopped at a moment of the zone's time; calls raced in threads; real
+files to upload; and an API client per person."""
 
 import random
 import struct
@@ -253,7 +253,7 @@ def case_at(zone, status: str, **kwargs) -> Case:
     )
 
 
-# Who performs each case action when nobody else is named (DESIGN.md §4).
+# Who performs each case action when nobody else is named (docs/states-and-roles.md).
 CASE_ACTORS = {
     "accept": "concierge",
     "decline": "concierge",

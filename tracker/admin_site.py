@@ -1,4 +1,4 @@
-"""The staff workbench's admin site: each person opens it to their own work (DESIGN.md §4, §7)."""
+"""The staff workbench's admin site: each person opens it to their own work (docs/states-and-roles.md, §7)."""
 
 from django.apps import apps
 from django.contrib import admin
@@ -12,8 +12,8 @@ from services.delivery.notifications import unread_count
 from services.roles import Role, has_role, is_zone_wide, roles_of
 from services.time.calendar import unconfirmed_next_year
 
-# What each role's sidebar offers (DESIGN.md §4), as model labels; administrators are offered everything (the audit
-# log, 审计日志, is theirs alone: no other role's menu names it, and only their group may view it). A list
+# What each role's sidebar offers (docs/states-and-roles.md), as model labels; administrators are offered everything
+# (the audit log, 审计日志, is theirs alone: no other role's menu names it, and only their group may view it). A list
 # not offered to a role is not opened by it either (WorkbenchPages.changelist_view); one of its objects may
 # still be opened from another page by whoever may see it (an enterprise from its case, say).
 CASE_WORK = {"tracker.case", "tracker.task"}

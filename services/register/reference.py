@@ -39,8 +39,8 @@ def _view(*models: str) -> list[str]:
     return [f"view_{m}" for m in models]
 
 
-# Django model permissions per role (DESIGN.md §4): which admin pages each role may open. What a person may do
-# on a given case or task is decided by services.permissions, not by these.
+# Django model permissions per role (docs/states-and-roles.md): which admin pages each role may open. What a person
+# may do on a given case or task is decided by services.permissions, not by these.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     # Concierges work cases, record verdicts by phone and visits.
     Role.CONCIERGE: [*_view(*_CONTEXT, "feedback", "visit"), "add_visit"],
@@ -149,8 +149,9 @@ UNCHANGED = _Unchanged()  # a limit not given to `change_category_limits` keeps 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Working days past a deadline before it escalates (DESIGN.md §5): a task's yellow card (to the department
-    head) and red card (to the linked leader); a case not accepted, or not taken up after 重办, to the linked leader."""
+    """Working days past a deadline before it escalates (docs/states-and-roles.md): a task's yellow card (to the
+    department head) and red card (to the linked leader); a case not accepted, or not taken up after 重办, to the linked
+    leader."""
 
     yellow: int
     red: int

@@ -1,6 +1,6 @@
 """Deadlines that do not slip: which reminders are due, to whom, and writing each exactly once.
 
-DESIGN.md §5. Every item has a deadline in working days: a case's acceptance (`accept_due_on`), each task's
+docs/states-and-roles.md. Every item has a deadline in working days: a case's acceptance (`accept_due_on`), each task's
 `due_on`, the enterprise's verdict (`verdict_due_on`), a case sent back (`redo_due_on`). The sweep (a Celery beat
 task every few minutes) finds what is due and writes one `Reminder` per item, kind and deadline — the reminder
 log's unique key makes a second sweep, an overlapping beat or a redelivered message write nothing — with the in-app

@@ -1,4 +1,4 @@
-"""Deadlines counted again once a year's holiday schedule is confirmed (DESIGN.md §5).
+"""Deadlines counted again once a year's holiday schedule is confirmed (docs/states-and-roles.md).
 
 Until an administrator confirms a year the library does not know (`services.time.holidays.mark_year_complete`), a
 deadline that counts across it knows only the statutory holidays and the weekends: the year's notice may add

@@ -1,4 +1,4 @@
-"""Lists keep a constant number of queries as rows grow (DESIGN.md §9): measured at 20 and at 200 rows."""
+"""Lists keep a constant number of queries as rows grow (docs/architecture.md): measured at 20 and at 200 rows."""
 
 from datetime import timedelta
 

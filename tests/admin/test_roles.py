@@ -1,4 +1,4 @@
-"""Role groups carry exactly the permissions DESIGN.md §4 gives, and the admin honours them."""
+"""Role groups carry exactly the permissions docs/states-and-roles.md gives, and the admin honours them."""
 
 import pytest
 from django.contrib.auth.models import Group

@@ -1,6 +1,6 @@
-"""Tenant isolation over HTTP (DESIGN.md §4): another enterprise's data is never shown, counted or confirmed to
-exist. Every endpoint and method the API exposes is read from its OpenAPI schema, so a new one fails the coverage
-test until it is in the matrix below. For each, a person probes the objects of a tenant they must not see, and
+"""Tenant isolation over HTTP (docs/states-and-roles.md): another enterprise's data is never shown, counted or
+confirmed to exist. Every endpoint and method the API exposes is read from its OpenAPI schema, so a new one fails the
+coverage test until it is in the matrix below. For each, a person probes the objects of a tenant they must not see, and
 the same request is sent again naming objects that do not exist (a "ghost" tenant). Each probe must:
 
 - answer what the matrix expects: 404 `not_found` on the other tenant's objects (never 403, never 200), lists

@@ -1,5 +1,5 @@
 """Another enterprise's case is never shown, changed or confirmed to exist: every portal URL answers 404 for it,
-exactly as for a number nobody has, and nothing changes (DESIGN.md §4)."""
+exactly as for a number nobody has, and nothing changes (docs/states-and-roles.md)."""
 
 import pytest
 

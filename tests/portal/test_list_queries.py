@@ -1,4 +1,4 @@
-"""Portal lists cost the same number of SQL queries at 5 rows as at 30 (DESIGN.md §9): no query per row."""
+"""Portal lists cost the same number of SQL queries at 5 rows as at 30 (docs/architecture.md): no query per row."""
 
 import itertools
 

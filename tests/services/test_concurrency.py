@@ -1,4 +1,4 @@
-"""Concurrent changes to one case: exactly one wins, the other gets a conflict (DESIGN.md §9).
+"""Concurrent changes to one case: exactly one wins, the other gets a conflict (docs/architecture.md).
 
 The stale-version checks run everywhere; the real races need PostgreSQL's row locks and run only there.
 """

@@ -1,4 +1,4 @@
-"""Who may do what (DESIGN.md §4). Visibility comes first: what a person cannot see does not exist for them
+"""Who may do what (docs/states-and-roles.md). Visibility comes first: what a person cannot see does not exist for them
 (NotFound, 404); what they see but may not touch is NotPermitted (403)."""
 
 import pytest

@@ -62,8 +62,8 @@ def demo_zone(django_db_setup, django_db_blocker):
 
 
 def expected_reminders(today: date, calendar: WorkingCalendar) -> set[tuple[str, str, date]]:
-    """What the rules (services/time/reminders.py's docstring, DESIGN.md §5) call for, read independently: every
-    task and case in Python, lateness counted with `working_days_between` rather than the sweep's cut-off dates,
+    """What the rules (services/time/reminders.py's docstring, docs/states-and-roles.md) call for, read independently:
+    every task and case in Python, lateness counted with `working_days_between` rather than the sweep's cut-off dates,
     against the thresholds of the case's category (each the zone's default when the category leaves it empty)."""
 
     def threshold(value: int | None, setting: str) -> int:

@@ -1,5 +1,5 @@
-"""Reminders (services/time/reminders.py, DESIGN.md §5): which are due, to whom, counted in working days with the
-real Chinese calendar, written once per item, kind and deadline, and held for the working morning.
+"""Reminders (services/time/reminders.py, docs/states-and-roles.md): which are due, to whom, counted in working days
+with the real Chinese calendar, written once per item, kind and deadline, and held for the working morning.
 
 The clock is stopped (time-machine) at each moment named. November 2026 is a plain month (Mon 11-02 … Fri 11-13);
 September–October 2026 holds the calendar's specials: Sun 09-20 and Sat 10-10 are make-up working days (调休),

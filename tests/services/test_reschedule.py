@@ -1,4 +1,5 @@
-"""Confirming a year's holiday schedule counts its open deadlines again (services/time/reschedule.py, DESIGN.md §5).
+"""Confirming a year's holiday schedule counts its open deadlines again (services/time/reschedule.py,
+docs/states-and-roles.md).
 
 chinesecalendar 1.11 knows nothing of 2027, so until an administrator confirms it a 2027 deadline counts only the
 statutory holidays and weekends: Spring Festival is 除夕 Fri 02-05 to 初三 Mon 02-08, and Tue 02-09 is a working day

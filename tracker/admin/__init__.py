@@ -1,4 +1,4 @@
-"""The staff workbench (DESIGN.md §7): each module registers the admin of one part of the domain."""
+"""The staff workbench (docs/architecture.md): each module registers the admin of one part of the domain."""
 
 from tracker.admin import (  # noqa: F401  (registers the ModelAdmins)
     cases,

@@ -1,1 +1,2 @@
-"""The REST API (`/api/v1/`, DESIGN.md §7): thin views that parse input, call `services/`, and render results."""
+"""The REST API (`/api/v1/`, docs/architecture.md): thin views that parse input, call `services/`, and render
+results."""

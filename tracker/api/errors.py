@@ -1,4 +1,5 @@
-"""Every API error as `{"code", "message", "fields", "data"}` with the status its meaning calls for (DESIGN.md §7).
+"""Every API error as `{"code", "message", "fields", "data"}` with the status its meaning calls for
+(docs/architecture.md).
 
 `code` is stable and specific (a guard's `tasks_open` rather than a generic conflict), `data` holds the facts a
 program acts on (the open tasks' ids, the current version) and is `{}` when there are none. The codes and their
