@@ -213,12 +213,11 @@ def case_id_sample(size: int) -> list[int]:
 # The server ---------------------------------------------------------------------------------------------------
 
 
-def start_gunicorn(args, log_path: Path, bare_user_id: int) -> subprocess.Popen:
+def start_gunicorn(args, log_path: Path, *, env: dict | None = None, options: tuple = ()) -> subprocess.Popen:
+    """Gunicorn on the product's WSGI app, DEBUG off, no throttling, tasks in the web process; `env` adds to or
+    overrides its environment and `options` to its command line (bench/submit.py's config module)."""
     env = {
         **os.environ,
-        # The product's settings with one more URL, the bare view (bench/bare.py); the API is served unchanged.
-        "DJANGO_SETTINGS_MODULE": "bench.bare_settings",
-        "BENCH_BARE_USER_ID": str(bare_user_id),
         "DATABASE_URL": args.database_url,
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
@@ -227,10 +226,12 @@ def start_gunicorn(args, log_path: Path, bare_user_id: int) -> subprocess.Popen:
         "API_THROTTLE_RATE": "1000000/s",
         "CELERY_TASK_ALWAYS_EAGER": "1",
         "LOG_LEVEL": "WARNING",
+        **(env or {}),
     }
     command = [
         str(Path(sys.executable).with_name("gunicorn")),
         "tracker.wsgi:application",
+        *options,
         f"--bind=127.0.0.1:{args.port}",
         f"--workers={args.workers}",
         f"--chdir={ROOT}",
@@ -487,7 +488,9 @@ def main() -> None:
     try:
         connections.close_all()  # this process holds no connection while the server is measured
         base_url = f"http://127.0.0.1:{args.port}"
-        server = start_gunicorn(args, log_path, people["leader"].pk)
+        # The product's settings with one more URL, the bare view (bench/bare.py); the API is served unchanged.
+        bare = {"DJANGO_SETTINGS_MODULE": "bench.bare_settings", "BENCH_BARE_USER_ID": str(people["leader"].pk)}
+        server = start_gunicorn(args, log_path, env=bare)
         wait_until_answering(server, base_url, log_path)
         scenarios = build_scenarios(keys, people, case_ids, fetch_categories(base_url, keys["leader"]))
 

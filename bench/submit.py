@@ -18,8 +18,6 @@ The cases written (titled "压测诉求 …") stay in the database: case events 
 
 import argparse
 import os
-import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -118,32 +116,13 @@ def submit_scenario(username: str, key: str, categories: list[str], tag: str) ->
 
 
 def start_server(args, numbering: str, log_path: Path):
-    """Gunicorn as bench/api.py starts it (DEBUG off, no throttling, tasks in the web process), this file its config
-    module, so that each worker takes the numbering asked for."""
+    """Gunicorn as bench/api.py starts it, this file its config module, so that each worker takes the numbering
+    asked for."""
     env = {
-        **os.environ,
         NUMBERING_VARIABLE: numbering,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(api.ROOT), os.environ.get("PYTHONPATH")])),
-        "DATABASE_URL": args.database_url,
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "API_THROTTLE_RATE": "1000000/s",
-        "CELERY_TASK_ALWAYS_EAGER": "1",
-        "LOG_LEVEL": "WARNING",
     }
-    command = [
-        str(Path(sys.executable).with_name("gunicorn")),
-        "tracker.wsgi:application",
-        "--config=python:bench.submit",
-        f"--bind=127.0.0.1:{args.port}",
-        f"--workers={args.workers}",
-        f"--chdir={api.ROOT}",
-        "--log-level=warning",
-    ]
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = api.start_gunicorn(args, log_path, env=env, options=("--config=python:bench.submit",))
     base_url = f"http://127.0.0.1:{args.port}"
     api.wait_until_answering(server, base_url, log_path)
     return server, base_url

@@ -51,9 +51,6 @@ class Refused(Exception):
         self.pk, self.error = pk, error
 
 
-LimitsRefused = Refused  # (its first use: a category's limits)
-
-
 class RefusalsShown:
     """A form that shows again, on the fields it names, a service's refusal at saving time."""
 
